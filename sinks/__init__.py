@@ -1,0 +1,1 @@
+"""SQL materialisations of the crowdlog event log."""

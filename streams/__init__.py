@@ -1,0 +1,1 @@
+"""crowdlog's streaming side: the event codec, stage cores, Kafka adapters and the CLI."""

@@ -1,0 +1,1 @@
+"""The event format: typed events, deterministic ids, the schema store and the Avro codec."""

@@ -1,0 +1,1 @@
+"""The records domain: provider rows in, validated ``RecordReceived`` events out."""

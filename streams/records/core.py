@@ -1,0 +1,176 @@
+"""Validation and normalisation of provider rows: the pure core of ingest.
+
+A row is a mapping of column names to text, as read from a CSV or JSON Lines file. The core
+either returns a ``RecordReceived`` event or a ``Rejection`` with a reason code (for the summary)
+and a message (for the dead letter). It reads no clock and does no I/O, so the same row always
+gives the same event and the same id.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pycountry
+
+from streams.events.ids import new_meta
+from streams.events.model import Producer, Provenance
+from streams.handles import PLATFORMS, InvalidHandle, normalise_handle
+from streams.records.models import RecordReceived
+
+STAGE = "records"
+STAGE_VERSION = "1.0.0"
+
+# Column names providers use for the same thing; the first is ours.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "athlete", "athlete_name", "full_name"),
+    "sport": ("sport",),
+    "league": ("league", "competition"),
+    "team": ("team", "club"),
+    "country": ("country", "nationality", "country_code"),
+    "provider_ref": ("provider_ref", "id", "athlete_id", "ref"),
+    "updated_at": ("updated_at", "last_modified"),
+    "twitter": ("twitter", "twitter_handle", "x"),
+    "instagram": ("instagram", "instagram_handle"),
+    "facebook": ("facebook", "facebook_page", "facebook_handle"),
+}
+REQUIRED = ("name", "sport", "provider_ref")
+
+_SPORT_ALIASES = {
+    "football (american)": "american football",
+    "nfl football": "american football",
+    "gridiron": "american football",
+    "association football": "soccer",
+    "hockey": "ice hockey",
+    "basket": "basketball",
+}
+_COUNTRY_ALIASES = {
+    "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "russia": "RU", "ivory coast": "CI", "kosovo": "XK", "usa": "US", "uk": "GB",
+}
+_PROVIDER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_MAX_TEXT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a row was not accepted: ``code`` groups rejections, ``message`` explains one."""
+
+    code: str
+    message: str
+
+
+class _Invalid(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.rejection = Rejection(code, message)
+
+
+def valid_provider(provider: str) -> bool:
+    """Provider names become part of entity ids: lower-case letters, digits, ``_.-``."""
+    return bool(_PROVIDER.fullmatch(provider))
+
+
+def pick(row: Mapping[str, object], column: str) -> str | None:
+    """The stripped text of ``column`` under any of its aliases; None when absent or blank."""
+    for alias in COLUMNS[column]:
+        value = row.get(alias)
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else str(value)
+        text = " ".join(unicodedata.normalize("NFC", text).split())
+        if text:
+            return text
+    return None
+
+
+def normalise_row(row: Mapping[str, object], *, provider: str, received_at: datetime,
+                  producer: Producer) -> RecordReceived | Rejection:
+    """Validate one provider row; ``received_at`` is used when the row has no timestamp."""
+    try:
+        return _record(row, provider, received_at, producer)
+    except _Invalid as invalid:
+        return invalid.rejection
+
+
+def _record(row: Mapping[str, object], provider: str, received_at: datetime,
+            producer: Producer) -> RecordReceived:
+    for column in REQUIRED:
+        if pick(row, column) is None:
+            raise _Invalid(f"missing_{column}", f"required column {column!r} is missing or empty")
+    name, sport, ref = (_text(row, c) for c in REQUIRED)
+    if not any(ch.isalpha() for ch in name):
+        raise _Invalid("invalid_name", f"name {name!r} contains no letters")
+    sport = _SPORT_ALIASES.get(sport.lower(), sport.lower())
+    payload = {
+        "name": name,
+        "sport": sport,
+        "provider": provider,
+        "provider_ref": ref,
+        "league": _league(pick(row, "league")),
+        "team": pick(row, "team"),
+        "country": _country(pick(row, "country")),
+        "known_handles": _handles(row),
+    }
+    entity_id = f"{provider}:{ref}"
+    meta = new_meta(
+        event_type=RecordReceived.schema_name,
+        entity_id=entity_id,
+        occurred_at=_timestamp(pick(row, "updated_at"), received_at),
+        producer=producer,
+        provenance=Provenance(source=f"provider:{provider}", reference=ref),
+        identity=payload,
+    )
+    return RecordReceived(meta=meta, **payload)  # type: ignore[arg-type]
+
+
+def _text(row: Mapping[str, object], column: str) -> str:
+    text = pick(row, column) or ""
+    if len(text) > _MAX_TEXT:
+        raise _Invalid(f"invalid_{column}", f"{column} is longer than {_MAX_TEXT} characters")
+    return text
+
+
+def _league(text: str | None) -> str | None:
+    """Short league codes (nba, Nfl) in upper case; longer names as given."""
+    if text is None:
+        return None
+    return text.upper() if text.isalpha() and len(text) <= 5 else text
+
+
+def _country(text: str | None) -> str | None:
+    if text is None:
+        return None
+    alias = _COUNTRY_ALIASES.get(text.lower())
+    if alias:
+        return alias
+    try:
+        return str(pycountry.countries.lookup(text).alpha_2)
+    except LookupError:
+        raise _Invalid("invalid_country", f"country {text!r} is not recognised") from None
+
+
+def _handles(row: Mapping[str, object]) -> dict[str, str]:
+    handles = {}
+    for platform in PLATFORMS:
+        text = pick(row, platform)
+        if text is None:
+            continue
+        try:
+            handles[platform] = normalise_handle(platform, text)
+        except InvalidHandle as exc:
+            raise _Invalid(f"invalid_{platform}_handle", str(exc)) from None
+    return handles
+
+
+def _timestamp(text: str | None, default: datetime) -> datetime:
+    if text is None:
+        return default
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Invalid("invalid_updated_at", f"updated_at {text!r} is not ISO 8601") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

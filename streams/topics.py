@@ -1,0 +1,52 @@
+"""The topic catalogue: every topic, the events it carries, its partitions and retention.
+
+One topic per event family, keyed by entity id. Stage topics keep their events forever
+(``retention.ms=-1``): the log is the system of record. Stages add their topics here as they
+are built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from streams.events.deadletter import MessageDeadLettered
+from streams.events.model import Event
+from streams.records.models import RecordReceived
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A catalogue entry; ``name`` is the unprefixed name (see ``Settings.topic_prefix``)."""
+
+    name: str
+    event_types: tuple[type[Event], ...]
+    partitions: int
+    cleanup_policy: str = "delete"
+    retention_ms: int = -1
+
+    def config(self) -> dict[str, str]:
+        return {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+
+
+RECORDS_RECEIVED = TopicSpec("records.received", (RecordReceived,), partitions=6)
+DEADLETTER = TopicSpec("deadletter", (MessageDeadLettered,), partitions=3)
+
+CATALOGUE: tuple[TopicSpec, ...] = (RECORDS_RECEIVED, DEADLETTER)
+
+
+def event_types(catalogue: Iterable[TopicSpec] = CATALOGUE) -> tuple[type[Event], ...]:
+    """Every event class carried by the catalogue's topics."""
+    return tuple(cls for spec in catalogue for cls in spec.event_types)
+
+
+def spec_for(event_type: type[Event], catalogue: Iterable[TopicSpec] = CATALOGUE) -> TopicSpec:
+    """The topic an event class is published to."""
+    for spec in catalogue:
+        if event_type in spec.event_types:
+            return spec
+    raise KeyError(f"no topic in the catalogue carries {event_type.__name__}")
+
+
+def full_name(spec: TopicSpec, prefix: str) -> str:
+    return f"{prefix}{spec.name}"
