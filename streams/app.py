@@ -1,0 +1,68 @@
+"""The one Faust app, configured from the environment, with crowdlog's Avro codec registered.
+
+Nothing happens at import: ``create_app()`` builds the app when a command needs it. Stage agents
+(``streams/<domain>/agents.py``) are registered on the app by ``create_app`` as stages are
+built; their logic lives in the pure cores, and the agents only decode, call and send.
+
+Faust's own exactly-once mode is not used (see DESIGN.md): at-least-once processing with
+deterministic event ids makes duplicates harmless.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import faust
+from faust.serializers import codecs
+
+from streams.codecs import default_codec
+from streams.events.codec import Codec
+from streams.events.model import Event
+from streams.settings import Settings
+
+CODEC_NAME = "crowdlog-avro"
+
+
+class FaustAvroCodec(codecs.Codec):
+    """Faust codec: typed crowdlog events <-> Avro single-object encoded bytes."""
+
+    def __init__(self, children: tuple[Any, ...] | None = None, *,
+                 codec: Codec, **kwargs: Any) -> None:
+        super().__init__(children, codec=codec, **kwargs)
+        self._codec = codec
+
+    def _dumps(self, obj: Any) -> bytes:
+        if isinstance(obj, bytes):  # already encoded (forwarded unchanged)
+            return obj
+        if not isinstance(obj, Event):
+            raise TypeError(f"{CODEC_NAME} encodes crowdlog events, not {type(obj).__name__}")
+        return self._codec.encode(obj)
+
+    def _loads(self, s: bytes) -> Any:
+        return self._codec.decode(s)
+
+
+def register_codec(codec: Codec) -> None:
+    """Make ``value_serializer="crowdlog-avro"`` mean this codec in the current process."""
+    codecs.register(CODEC_NAME, FaustAvroCodec(codec=codec))
+
+
+def create_app(settings: Settings | None = None, codec: Codec | None = None) -> faust.App:
+    """Build the Faust app; agents of the stages are attached here as stages are built."""
+    settings = settings or Settings.from_env()
+    register_codec(codec or default_codec())
+    brokers = [f"kafka://{server}" for server in settings.bootstrap_servers.split(",")]
+    return faust.App(
+        f"{settings.topic_prefix}crowdlog",
+        broker=brokers,
+        value_serializer=CODEC_NAME,
+        key_serializer="raw",
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        topic_replication_factor=int(os.environ.get("CROWDLOG_REPLICATION_FACTOR", "1")),
+        topic_allow_declare=True,
+        store="memory://",  # tables recover from their changelog topics on restart
+        web_enabled=os.environ.get("CROWDLOG_WEB_ENABLED", "false") == "true",
+        web_port=int(os.environ.get("CROWDLOG_WEB_PORT", "6066")),
+    )

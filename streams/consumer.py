@@ -1,0 +1,239 @@
+"""The consumer API for downstream subscribers: typed events with their log coordinates.
+
+Offsets are stored only for events the caller has handled: an event counts as handled when the
+caller asks for the next one (or the next batch). librdkafka's auto-commit then commits only
+those stored offsets, so a crash redelivers unhandled events (at-least-once) and consumers stay
+idempotent by event id.
+
+A message that cannot be decoded is published to ``deadletter`` with its original bytes, its
+topic, partition and offset and the reason; the dead letters are flushed before the offset past
+them is stored, so consumption continues and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+
+import structlog
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+
+from streams.events.codec import Codec
+from streams.events.deadletter import dead_letter_message
+from streams.events.errors import EventFormatError
+from streams.events.model import Event, Producer
+from streams.events.schema_store import SchemaVersion
+from streams.logs import Handling, handling
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.topics import DEADLETTER, full_name
+
+log = structlog.get_logger(__name__)
+
+CONSUMER_STAGE = "consumer"
+CONSUMER_VERSION = "1.0.0"
+
+# Given the partitions just assigned, where to start each one (by (topic, partition)); used by
+# sinks that keep their applied position in their own database.
+StartOffsets = Callable[[list[tuple[str, int]]], dict[tuple[str, int], int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """A decoded event and where it sits in the log."""
+
+    event: Event
+    schema: SchemaVersion
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Decoded events of one poll, and the position after every message polled.
+
+    ``positions`` also covers dead-lettered messages, so a sink that stores it moves past them.
+    """
+
+    events: list[Consumed]
+    positions: dict[tuple[str, int], int]
+
+
+class EventConsumer:
+    """Subscribes to topics and yields decoded events, dead-lettering undecodable messages."""
+
+    def __init__(self, settings: Settings, codec: Codec, topics: Iterable[str], group_id: str,
+                 *, from_beginning: bool = True, config: dict[str, str] | None = None,
+                 start_offsets: StartOffsets | None = None,
+                 deadletter: EventProducer | None = None) -> None:
+        self._settings = settings
+        self._codec = codec
+        self._start_offsets = start_offsets
+        self._deadletter = deadletter
+        self._owns_deadletter = deadletter is None
+        self._deadletter_topic = full_name(DEADLETTER, settings.topic_prefix)
+        self._handled: dict[tuple[str, int], int] = {}
+        self._dead_pending = 0
+        self.dead_lettered = 0
+        self._consumer = Consumer({
+            **settings.kafka_config(),
+            "group.id": group_id,
+            "enable.auto.commit": "true",
+            "enable.auto.offset.store": "false",
+            "auto.offset.reset": "earliest" if from_beginning else "latest",
+            **(config or {}),
+        })
+        self._consumer.subscribe(list(topics), on_assign=self._on_assign)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if self._start_offsets is None:
+            return
+        known = self._start_offsets([(tp.topic, tp.partition) for tp in partitions])
+        for tp in partitions:
+            tp.offset = known.get((tp.topic, tp.partition), OFFSET_BEGINNING)
+        consumer.assign(partitions)
+
+    def batches(self, *, max_size: int = 500, poll_timeout: float = 1.0,
+                idle_timeout: float | None = None) -> Iterator[Batch]:
+        """Yield batches of decoded events; a batch counts as handled when the next is asked for.
+
+        With ``idle_timeout`` the iteration ends after that many seconds without a message
+        (for draining a topic); otherwise it runs until the caller stops.
+        """
+        idle_since = time.monotonic()
+        while True:
+            messages = self._consumer.consume(max_size, poll_timeout)
+            if not messages:
+                if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
+                    return
+                continue
+            idle_since = time.monotonic()
+            decoded: list[Consumed] = []
+            positions: dict[tuple[str, int], int] = {}
+            for msg in messages:
+                if self._has_error(msg):
+                    continue
+                topic, partition, offset = _coordinates(msg)
+                positions[(topic, partition)] = offset + 1
+                consumed = self._decode(msg, topic, partition, offset)
+                if consumed is not None:
+                    decoded.append(consumed)
+            yield Batch(decoded, positions)
+            self._handled.update(positions)
+            self._store_handled()
+
+    def events(self, *, poll_timeout: float = 1.0,
+               idle_timeout: float | None = None) -> Iterator[Consumed]:
+        """Yield decoded events one by one; log lines meanwhile carry the event's coordinates."""
+        for batch in self.batches(poll_timeout=poll_timeout, idle_timeout=idle_timeout):
+            for consumed in batch.events:
+                token = handling.set(Handling(consumed.event.event_id, consumed.topic,
+                                              consumed.partition, consumed.offset))
+                try:
+                    yield consumed
+                finally:
+                    handling.reset(token)
+
+    def __iter__(self) -> Iterator[Consumed]:
+        return self.events()
+
+    @staticmethod
+    def _has_error(msg: Message) -> bool:
+        error = msg.error()
+        if error is None:
+            return False
+        if error.fatal():
+            raise KafkaException(error)
+        log.warning("consumer error", error=str(error))
+        return True
+
+    def _decode(self, msg: Message, topic: str, partition: int, offset: int) -> Consumed | None:
+        key, value = _as_bytes(msg.key()), _as_bytes(msg.value())
+        timestamp = datetime.fromtimestamp(msg.timestamp()[1] / 1000, tz=UTC)
+        try:
+            if value is None:
+                raise EventFormatError("tombstone (null value) where an event was expected")
+            schema, event = self._codec.decode_versioned(value)
+        except EventFormatError as exc:
+            self._dead_letter(topic, partition, offset, key=key, value=value,
+                              timestamp=timestamp, exc=exc)
+            return None
+        return Consumed(event, schema, topic, partition, offset, key, timestamp)
+
+    def _dead_letter(self, topic: str, partition: int, offset: int, *, key: bytes | None,
+                     value: bytes | None, timestamp: datetime, exc: EventFormatError) -> None:
+        if self._deadletter is None:
+            self._deadletter = EventProducer(self._settings, self._codec)
+        letter = dead_letter_message(
+            topic=topic, partition=partition, offset=offset, key=key, value=value,
+            timestamp=timestamp, error=exc.code, reason=str(exc),
+            producer=Producer(CONSUMER_STAGE, CONSUMER_VERSION, self._settings.instance),
+        )
+        self._deadletter.send(letter, topic=self._deadletter_topic)
+        self._dead_pending += 1
+        self.dead_lettered += 1
+        log.warning("dead-lettered an undecodable message", topic=topic, partition=partition,
+                    offset=offset, error=exc.code, reason=str(exc))
+
+    def _store_handled(self) -> None:
+        if not self._handled:
+            return
+        if self._dead_pending and self._deadletter is not None:
+            self._deadletter.flush()  # the dead letters must be safe before we move past them
+            self._dead_pending = 0
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._handled.items()]
+        self._handled.clear()
+        try:
+            self._consumer.store_offsets(offsets=offsets)
+        except KafkaException as exc:  # partition revoked meanwhile: its new owner re-reads
+            if exc.args[0].code() != KafkaError._STATE:
+                raise
+
+    def commit(self) -> None:
+        """Commit the stored offsets now (auto-commit also does so periodically)."""
+        self._store_handled()
+        try:
+            self._consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                raise
+
+    def close(self) -> None:
+        try:
+            self.commit()
+        finally:
+            self._consumer.close()
+            if self._owns_deadletter and self._deadletter is not None:
+                self._deadletter.close()
+
+    def __enter__(self) -> EventConsumer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _coordinates(msg: Message) -> tuple[str, int, int]:
+    """Topic, partition and offset of a message without error (librdkafka sets all three)."""
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None:
+        raise KafkaException(f"message without log coordinates: {topic}/{partition}@{offset}")
+    return topic, partition, offset
+
+
+def _as_bytes(data: str | bytes | None) -> bytes | None:
+    return data.encode("utf-8") if isinstance(data, str) else data

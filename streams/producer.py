@@ -1,0 +1,141 @@
+"""The producer API for producer services: typed events in, Avro on Kafka, deliveries reported.
+
+The underlying confluent-kafka producer is idempotent with ``acks=all``, so a retry inside the
+client never duplicates or reorders a partition. The message key is the event's entity id, so
+one entity's events stay ordered on one partition. Every delivery report reaches the caller's
+callback; failures are also kept, and ``flush()``/``close()`` raise ``DeliveryFailed`` if any
+event was not delivered, so a producer service cannot lose events without noticing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+
+from confluent_kafka import KafkaError, Message
+from confluent_kafka import Producer as KafkaProducer
+
+from streams.events.codec import Codec
+from streams.events.model import Event
+from streams.settings import Settings
+from streams.topics import CATALOGUE, TopicSpec, full_name, spec_for
+
+PRODUCER_DEFAULTS = {
+    "enable.idempotence": "true",
+    "acks": "all",
+    "linger.ms": "5",
+    "compression.type": "lz4",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The broker's answer for one event: where it landed, or why it did not."""
+
+    event_id: str
+    topic: str
+    partition: int | None
+    offset: int | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class DeliveryFailed(Exception):
+    """Some events were not delivered (or not confirmed before the flush timeout)."""
+
+    def __init__(self, failures: list[Delivery], undelivered: int = 0) -> None:
+        detail = "; ".join(f"{d.event_id}: {d.error}" for d in failures[:5])
+        super().__init__(
+            f"{len(failures)} events failed, {undelivered} unconfirmed at flush. {detail}"
+        )
+        self.failures = failures
+        self.undelivered = undelivered
+
+
+DeliveryCallback = Callable[[Delivery], None]
+
+
+class EventProducer:
+    """Publishes typed events to their catalogue topics (or a topic you name)."""
+
+    def __init__(self, settings: Settings, codec: Codec, *,
+                 catalogue: Iterable[TopicSpec] = CATALOGUE,
+                 config: dict[str, str] | None = None,
+                 on_delivery: DeliveryCallback | None = None) -> None:
+        self._codec = codec
+        self._prefix = settings.topic_prefix
+        self._catalogue = tuple(catalogue)
+        self._topics: dict[type[Event], str] = {}
+        self._on_delivery = on_delivery
+        self.failures: list[Delivery] = []
+        self.delivered = 0
+        self._producer = KafkaProducer(
+            {**settings.kafka_config(), **PRODUCER_DEFAULTS, **(config or {})}
+        )
+
+    def topic_of(self, event: Event) -> str:
+        kind = type(event)
+        if kind not in self._topics:
+            self._topics[kind] = full_name(spec_for(kind, self._catalogue), self._prefix)
+        return self._topics[kind]
+
+    def send(self, event: Event, *, topic: str | None = None,
+             on_delivery: DeliveryCallback | None = None) -> None:
+        """Queue ``event``; its delivery is reported asynchronously (served by later calls)."""
+        self.send_encoded(event.event_id, event.entity_id, self._codec.encode(event),
+                          topic or self.topic_of(event), on_delivery)
+
+    def send_encoded(self, event_id: str, key: str, value: bytes, topic: str,
+                     on_delivery: DeliveryCallback | None = None) -> None:
+        """Queue an already encoded event (used when forwarding bytes unchanged)."""
+        callback = on_delivery or self._on_delivery
+
+        def report(err: KafkaError | None, msg: Message) -> None:
+            self._report(event_id, callback, err, msg)
+
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, on_delivery=report)
+                break
+            except BufferError:
+                self._producer.poll(0.1)  # local queue full: wait for deliveries, then retry
+        self._producer.poll(0)
+
+    def _report(self, event_id: str, callback: DeliveryCallback | None,
+                err: KafkaError | None, msg: Message) -> None:
+        topic = msg.topic() or ""
+        if err is None:
+            delivery = Delivery(event_id, topic, msg.partition(), msg.offset())
+            self.delivered += 1
+        else:
+            delivery = Delivery(event_id, topic, None, None, error=str(err))
+            self.failures.append(delivery)
+        if callback is not None:
+            callback(delivery)
+
+    def poll(self, timeout: float = 0) -> None:
+        """Serve delivery reports."""
+        self._producer.poll(timeout)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait for every queued event; raise ``DeliveryFailed`` if any was not delivered."""
+        undelivered = self._producer.flush(timeout)
+        if undelivered or self.failures:
+            raise DeliveryFailed(list(self.failures), undelivered)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.flush(timeout)
+
+    def __enter__(self) -> EventProducer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # do not hide the original error behind a flush failure
+            self._producer.flush(5.0)

@@ -1,0 +1,65 @@
+"""Shared fixtures: real services for the integration tests, found from the environment.
+
+`make test` starts Kafka and PostgreSQL (infra/with-services.sh) and sets
+CROWDLOG_REQUIRE_SERVICES=1, so a missing service fails the run instead of skipping tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from streams.codecs import default_codec
+from streams.events.codec import Codec
+
+REQUIRED = os.environ.get("CROWDLOG_REQUIRE_SERVICES") == "1"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.integration)
+
+
+def missing_service(what: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{what} (CROWDLOG_REQUIRE_SERVICES=1: `make test` starts it)")
+    pytest.skip(f"{what}; run `make test` to start the services")
+
+
+@pytest.fixture(scope="session")
+def codec() -> Codec:
+    return default_codec()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("CROWDLOG_TEST_POSTGRES_URL")
+    if not url:
+        missing_service("no PostgreSQL: CROWDLOG_TEST_POSTGRES_URL is not set")
+    return str(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'index.db'}"
+        return
+    server = make_url(request.getfixturevalue("postgres_url"))
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,0 +1,34 @@
+"""Fixtures for tests that talk to the real Kafka broker: unique topics per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from streams.admin import create_topics
+from streams.settings import Settings
+from tests.conftest import missing_service
+
+
+@pytest.fixture(scope="session")
+def bootstrap() -> str:
+    servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not servers:
+        missing_service("no Kafka: KAFKA_BOOTSTRAP_SERVERS is not set")
+    try:
+        AdminClient({"bootstrap.servers": str(servers)}).list_topics(timeout=15)
+    except Exception as exc:
+        missing_service(f"Kafka at {servers} does not answer: {exc}")
+    return str(servers)
+
+
+@pytest.fixture
+def settings(bootstrap: str) -> Settings:
+    """Settings whose catalogue topics exist and belong to this test alone."""
+    prefixed = Settings(bootstrap_servers=bootstrap, instance="pytest",
+                        topic_prefix=f"test-{uuid.uuid4().hex[:10]}.")
+    create_topics(prefixed)
+    return prefixed

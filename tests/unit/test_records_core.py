@@ -1,0 +1,78 @@
+"""Validation and normalisation of provider rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.records.core import Rejection, normalise_row, valid_provider
+from streams.records.models import RecordReceived
+from tests.factories import PRODUCER, T0
+
+
+def normalise(**row: object) -> RecordReceived | Rejection:
+    base: dict[str, object] = {"name": "Anthony Davis", "sport": "Basketball", "id": "7"}
+    return normalise_row({**base, **row}, provider="acme", received_at=T0, producer=PRODUCER)
+
+
+def test_normalises_a_full_row() -> None:
+    event = normalise(name="  Anthony   Davis ", league="nba", team="Los Angeles Lakers",
+                      country="United States", twitter="@AntDavis23",
+                      facebook="https://facebook.com/AnthonyDavis/")
+    assert isinstance(event, RecordReceived)
+    assert (event.name, event.sport, event.league, event.country) == (
+        "Anthony Davis", "basketball", "NBA", "US")
+    assert event.known_handles == {"twitter": "antdavis23", "facebook": "anthonydavis"}
+    assert event.entity_id == "acme:7"
+    assert event.meta.provenance.source == "provider:acme"
+    assert event.meta.occurred_at == T0
+    assert event.meta.parents == ()
+
+
+def test_column_aliases_and_country_forms() -> None:
+    event = normalise_row({"athlete_name": "Anthony Davis", "sport": "American Football",
+                           "athlete_id": "99", "nationality": "USA", "club": "Bears"},
+                          provider="acme", received_at=T0, producer=PRODUCER)
+    assert isinstance(event, RecordReceived)
+    assert (event.sport, event.country, event.team) == ("american football", "US", "Bears")
+    assert isinstance(e := normalise(country="England"), RecordReceived) and e.country == "GB"
+    assert isinstance(e := normalise(country="fr"), RecordReceived) and e.country == "FR"
+
+
+def test_row_timestamp_is_the_event_time() -> None:
+    event = normalise(updated_at="2025-03-01T10:00:00Z")
+    assert isinstance(event, RecordReceived)
+    assert event.meta.occurred_at.isoformat() == "2025-03-01T10:00:00+00:00"
+
+
+@pytest.mark.parametrize(("row", "code"), [
+    ({"name": ""}, "missing_name"),
+    ({"sport": None}, "missing_sport"),
+    ({"id": "  "}, "missing_provider_ref"),
+    ({"name": "1234"}, "invalid_name"),
+    ({"name": "x" * 201}, "invalid_name"),
+    ({"country": "Atlantis"}, "invalid_country"),
+    ({"twitter": "not a handle"}, "invalid_twitter_handle"),
+    ({"instagram": "https://facebook.com/x"}, "invalid_instagram_handle"),
+    ({"updated_at": "yesterday"}, "invalid_updated_at"),
+])
+def test_rejections_have_a_reason(row: dict[str, object], code: str) -> None:
+    outcome = normalise(**row)
+    assert isinstance(outcome, Rejection)
+    assert outcome.code == code
+    assert outcome.message
+
+
+def test_same_row_same_event_changed_row_new_event() -> None:
+    first, again = normalise(team="Lakers"), normalise(team="Lakers")
+    changed = normalise(team="Pelicans")
+    assert isinstance(first, RecordReceived) and isinstance(again, RecordReceived)
+    assert isinstance(changed, RecordReceived)
+    assert first.event_id == again.event_id
+    assert first.event_id != changed.event_id
+    assert first.entity_id == changed.entity_id
+
+
+def test_provider_names() -> None:
+    assert valid_provider("acme-sports.v2")
+    assert not valid_provider("Acme Sports")
+    assert not valid_provider("")
