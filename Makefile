@@ -1,0 +1,56 @@
+# crowdlog: the two commands that matter are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+WITH_KAFKA := infra/with-services.sh --
+WITH_SERVICES := infra/with-services.sh --postgres --
+
+.PHONY: help install demo test test-unit lint bench kafka-up kafka-down postgres-up postgres-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## create the virtualenv and install crowdlog with its dev tools
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "crowdlog needs Python 3.11+ (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: install ## start Kafka, create topics, ingest the sample feed, index it, show what landed
+	bash infra/demo.sh
+
+test: install ## unit + integration tests against a real Kafka broker and PostgreSQL
+	$(WITH_SERVICES) env CROWDLOG_REQUIRE_SERVICES=1 $(PY) -m pytest tests
+
+test-unit: install ## the tests that need no broker or database
+	$(PY) -m pytest tests/unit
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: install ## throughput of the crowdlog producer/consumer and codec against raw confluent-kafka
+	$(WITH_KAFKA) $(PY) -m benchmarks.throughput
+
+kafka-up: ## start the local broker (assembled from Maven Central on first use)
+	bash infra/kafka/kafka.sh up
+
+kafka-down: ## stop the local broker
+	bash infra/kafka/kafka.sh down
+
+postgres-up: ## start the local PostgreSQL used by the tests
+	bash infra/postgres/postgres.sh up
+
+postgres-down: ## stop the local PostgreSQL
+	bash infra/postgres/postgres.sh down
+
+clean: ## stop services and remove the virtualenv, local state and caches
+	-bash infra/kafka/kafka.sh down --purge
+	-bash infra/postgres/postgres.sh down --purge
+	rm -rf $(VENV) .state build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis crowdlog.db

@@ -1,0 +1,58 @@
+"""The Faust app on the real broker: an agent reads crowdlog events and writes them back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from streams.consumer import EventConsumer
+from streams.events.codec import Codec
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.topics import RECORDS_RECEIVED, full_name
+from tests.factories import record
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_faust_agent_decodes_and_forwards_events(settings: Settings, codec: Codec,
+                                                 tmp_path: Path) -> None:
+    source = full_name(RECORDS_RECEIVED, settings.topic_prefix)
+    target = f"{settings.topic_prefix}forwarded"
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    admin.create_topics([NewTopic(target, num_partitions=3, replication_factor=1)])[target].result()
+    sent = [record(ref=str(i)) for i in range(200)]
+    with EventProducer(settings, codec) as producer:
+        for event in sent:
+            producer.send(event)
+
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+           "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix}
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen([sys.executable, "-m", "benchmarks.faust_forward", source, target],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with EventConsumer(settings, codec, [target], f"{settings.topic_prefix}check") as out:
+            forwarded = {}
+            for consumed in out.events(idle_timeout=60):
+                forwarded[consumed.event.event_id] = consumed
+                if len(forwarded) == len(sent):
+                    break
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+    assert len(forwarded) == len(sent), (tmp_path / "worker.log").read_text()[-3000:]
+    for event in sent:
+        arrived = forwarded[event.event_id]
+        assert arrived.event == event
+        assert arrived.key == event.entity_id.encode()
