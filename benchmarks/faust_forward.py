@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import faust
+from faust.types import StreamT
 
 from streams.app import create_app
 from streams.settings import Settings
@@ -22,7 +24,7 @@ def build(settings: Settings, source: str, target: str) -> faust.App:
     target_topic = app.topic(target)
 
     @app.agent(source_topic)
-    async def forward(stream: faust.Stream) -> AsyncIterator[None]:
+    async def forward(stream: StreamT[Any]) -> AsyncIterator[None]:
         async for event in stream.events():
             await target_topic.send(key=event.key, value=event.value)
             yield None

@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -39,6 +40,7 @@ from streams.settings import Settings
 from streams.topics import RECORDS_RECEIVED, full_name
 
 ENTITIES = 5_000
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -59,16 +61,33 @@ def make_events(n: int) -> list[RecordReceived]:
         row = {"id": f"{i % ENTITIES}-{i}", "name": f"Athlete Number {i}", "sport": "basketball",
                "league": "NBA", "team": "Los Angeles Lakers", "country": "US",
                "instagram": f"athlete{i}", "updated_at": "2026-11-01T08:00:00Z"}
-        event = normalise_row(row, provider="bench", received_at=time_zero(), producer=producer)
+        event = normalise_row(row, provider="bench", received_at=T0, producer=producer)
         assert isinstance(event, RecordReceived)
         events.append(event)
     return events
 
 
-def time_zero():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
+def send_all(producer: EventProducer, events: list[RecordReceived]) -> None:
+    for event in events:
+        producer.send(event)
+    producer.flush(60)
 
-    return datetime(2026, 1, 1, tzinfo=UTC)
+
+def send_all_encoded(producer: EventProducer, encoded: list[tuple[bytes, bytes]],
+                     topic: str) -> None:
+    for key, value in encoded:
+        producer.send_encoded(key.decode(), value, topic)
+    producer.flush(60)
+
+
+def encode_all(codec: Codec, events: list[RecordReceived]) -> None:
+    for event in events:
+        codec.encode(event)
+
+
+def decode_all(codec: Codec, encoded: list[tuple[bytes, bytes]]) -> None:
+    for _, value in encoded:
+        codec.decode(value)
 
 
 def timed(name: str, n: int, work: Callable[[], object]) -> Result:
@@ -77,8 +96,15 @@ def timed(name: str, n: int, work: Callable[[], object]) -> Result:
     return Result(name, n, time.perf_counter() - start)
 
 
-def raw_produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+def warm_raw_producer(bootstrap: str, topic: str) -> Producer:
+    """A producer that has its metadata and idempotence id already, so timing is throughput."""
     producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_DEFAULTS})
+    producer.produce(f"{topic}-warmup", value=b"warm-up")
+    assert producer.flush(30) == 0
+    return producer
+
+
+def raw_produce(producer: Producer, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
     for key, value in messages:
         while True:
             try:
@@ -88,6 +114,13 @@ def raw_produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]])
                 producer.poll(0.1)
         producer.poll(0)
     assert producer.flush(60) == 0
+
+
+def warm_producer(settings: Settings, codec: Codec, topic: str) -> EventProducer:
+    producer = EventProducer(settings, codec)
+    producer.send_encoded("warm-up", b"warm-up", f"{topic}-warmup")
+    producer.flush(30)
+    return producer
 
 
 def raw_consume(bootstrap: str, topic: str, n: int) -> float:
@@ -121,7 +154,7 @@ def raw_forward(bootstrap: str, codec: Codec, source: str, target: str, n: int) 
     """The raw clients doing the Faust agent's work: decode, re-encode, produce."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"fwd-{uuid.uuid4()}",
                          "auto.offset.reset": "earliest"})
-    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_DEFAULTS})
+    producer = warm_raw_producer(bootstrap, target)
     consumer.subscribe([source])
     got, start = 0, 0.0
     while got < n:
@@ -129,9 +162,9 @@ def raw_forward(bootstrap: str, codec: Codec, source: str, target: str, n: int) 
         if messages and not start:
             start = time.perf_counter()
         for msg in messages:
-            if msg.error() is None:
-                producer.produce(target, value=codec.encode(codec.decode(msg.value())),
-                                 key=msg.key())
+            value = msg.value()
+            if msg.error() is None and isinstance(value, bytes):
+                producer.produce(target, value=codec.encode(codec.decode(value)), key=msg.key())
                 got += 1
         producer.poll(0)
     producer.flush(60)
@@ -165,6 +198,7 @@ def main() -> None:
     codec = default_codec()
     names = [f"{prefix}raw", full_name(RECORDS_RECEIVED, prefix), f"{prefix}fwd-src",
              f"{prefix}fwd-raw", f"{prefix}fwd-faust", f"{prefix}deadletter", f"{prefix}api"]
+    names += [f"{name}-warmup" for name in names]
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(t, 6, 1) for t in names]).values():
         future.result()
@@ -174,25 +208,25 @@ def main() -> None:
     encoded = [(e.entity_id.encode(), codec.encode(e)) for e in events]
     results: list[Result] = []
     try:
-        results.append(timed("codec encode", n, lambda: [codec.encode(e) for e in events]))
-        results.append(timed("codec decode", n, lambda: [codec.decode(v) for _, v in encoded]))
+        results.append(timed("codec encode", n, lambda: encode_all(codec, events)))
+        results.append(timed("codec decode", n, lambda: decode_all(codec, encoded)))
 
-        raw_p = timed("raw produce", n, lambda: raw_produce(bootstrap, names[0], encoded))
+        raw = warm_raw_producer(bootstrap, names[0])
+        raw_p = timed("raw produce", n, lambda: raw_produce(raw, names[0], encoded))
         raw_c = Result("raw consume", n, raw_consume(bootstrap, names[0], n))
-        with EventProducer(settings, codec) as producer:
-            ours_p = timed("crowdlog produce (encodes)", n,
-                           lambda: [producer.send(e) for e in events] and producer.flush(60))
-        with EventProducer(settings, codec) as producer:
-            api_p = timed("crowdlog produce, pre-encoded", n, lambda: [
-                producer.send_encoded(e.event_id, e.entity_id, v, names[6])
-                for e, (_, v) in zip(events, encoded, strict=True)] and producer.flush(60))
+        with warm_producer(settings, codec, names[1]) as producer:
+            ours_p = timed("crowdlog produce (encodes)", n, lambda: send_all(producer, events))
+        with warm_producer(settings, codec, names[6]) as producer:
+            api_p = timed("crowdlog produce, pre-encoded", n,
+                          lambda: send_all_encoded(producer, encoded, names[6]))
         ours_c = Result("crowdlog consume (decodes)", n,
                         crowdlog_consume(settings, codec, names[1], n))
         baseline = Result("baseline: raw produce+consume", n, raw_p.seconds + raw_c.seconds)
         ours = Result("crowdlog produce+consume", n, ours_p.seconds + ours_c.seconds)
         results += [raw_p, raw_c, ours_p, api_p, ours_c, baseline, ours]
 
-        raw_produce(bootstrap, names[2], encoded[:n_faust])
+        raw_produce(raw, names[2], encoded[:n_faust])
+        raw.flush(60)
         raw_f = Result("raw consume->decode->encode->produce", n_faust,
                        raw_forward(bootstrap, codec, names[2], names[3], n_faust))
         faust_f = Result("Faust agent decode->encode->forward", n_faust,

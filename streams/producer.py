@@ -16,7 +16,8 @@ from types import TracebackType
 from confluent_kafka import KafkaError, Message
 from confluent_kafka import Producer as KafkaProducer
 
-from streams.events.codec import Codec
+from streams.events.codec import Codec, peek_event_id
+from streams.events.errors import CorruptEvent
 from streams.events.model import Event
 from streams.settings import Settings
 from streams.topics import CATALOGUE, TopicSpec, full_name, spec_for
@@ -60,7 +61,12 @@ DeliveryCallback = Callable[[Delivery], None]
 
 
 class EventProducer:
-    """Publishes typed events to their catalogue topics (or a topic you name)."""
+    """Publishes typed events to their catalogue topics (or a topic you name).
+
+    With ``on_delivery`` every delivery report reaches the callback. Without it librdkafka
+    reports failures only (``delivery.report.only.error``), which keeps the per-event cost
+    down; failures are kept either way and raised by ``flush()``.
+    """
 
     def __init__(self, settings: Settings, codec: Codec, *,
                  catalogue: Iterable[TopicSpec] = CATALOGUE,
@@ -72,10 +78,11 @@ class EventProducer:
         self._topics: dict[type[Event], str] = {}
         self._on_delivery = on_delivery
         self.failures: list[Delivery] = []
-        self.delivered = 0
-        self._producer = KafkaProducer(
-            {**settings.kafka_config(), **PRODUCER_DEFAULTS, **(config or {})}
-        )
+        reports = {} if on_delivery else {"delivery.report.only.error": "true"}
+        self._producer = KafkaProducer({
+            **settings.kafka_config(), **PRODUCER_DEFAULTS, **reports, **(config or {}),
+            "on_delivery": self._report,
+        })
 
     def topic_of(self, event: Event) -> str:
         kind = type(event)
@@ -83,39 +90,31 @@ class EventProducer:
             self._topics[kind] = full_name(spec_for(kind, self._catalogue), self._prefix)
         return self._topics[kind]
 
-    def send(self, event: Event, *, topic: str | None = None,
-             on_delivery: DeliveryCallback | None = None) -> None:
+    def send(self, event: Event, *, topic: str | None = None) -> None:
         """Queue ``event``; its delivery is reported asynchronously (served by later calls)."""
-        self.send_encoded(event.event_id, event.entity_id, self._codec.encode(event),
-                          topic or self.topic_of(event), on_delivery)
+        self.send_encoded(event.entity_id, self._codec.encode(event),
+                          topic or self.topic_of(event))
 
-    def send_encoded(self, event_id: str, key: str, value: bytes, topic: str,
-                     on_delivery: DeliveryCallback | None = None) -> None:
+    def send_encoded(self, key: str, value: bytes, topic: str) -> None:
         """Queue an already encoded event (used when forwarding bytes unchanged)."""
-        callback = on_delivery or self._on_delivery
-
-        def report(err: KafkaError | None, msg: Message) -> None:
-            self._report(event_id, callback, err, msg)
-
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, on_delivery=report)
+                self._producer.produce(topic, value=value, key=key)
                 break
             except BufferError:
                 self._producer.poll(0.1)  # local queue full: wait for deliveries, then retry
         self._producer.poll(0)
 
-    def _report(self, event_id: str, callback: DeliveryCallback | None,
-                err: KafkaError | None, msg: Message) -> None:
+    def _report(self, err: KafkaError | None, msg: Message) -> None:
+        event_id = _event_id(msg.value())
         topic = msg.topic() or ""
         if err is None:
             delivery = Delivery(event_id, topic, msg.partition(), msg.offset())
-            self.delivered += 1
         else:
             delivery = Delivery(event_id, topic, None, None, error=str(err))
             self.failures.append(delivery)
-        if callback is not None:
-            callback(delivery)
+        if self._on_delivery is not None:
+            self._on_delivery(delivery)
 
     def poll(self, timeout: float = 0) -> None:
         """Serve delivery reports."""
@@ -139,3 +138,13 @@ class EventProducer:
             self.close()
         else:  # do not hide the original error behind a flush failure
             self._producer.flush(5.0)
+
+
+def _event_id(value: str | bytes | None) -> str:
+    """The id of a reported message; empty for bytes that are not a crowdlog event."""
+    if not isinstance(value, bytes):
+        return ""
+    try:
+        return peek_event_id(value)
+    except CorruptEvent:
+        return ""

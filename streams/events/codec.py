@@ -4,20 +4,79 @@ Wire format (Avro specification, "Single-object encoding"): ``C3 01``, the 8-byt
 CRC-64-AVRO fingerprint of the writer schema's canonical form, then the Avro binary body.
 Decoding looks the writer schema up by fingerprint and resolves it against the current schema of
 the same event type, so events written years ago with older versions still decode.
+
+Bodies of current-version events are written and read by functions compiled from the schema
+(``compiled.py``), about three times faster than fastavro's interpreter; other versions, and
+schemas the compiler does not handle, go through fastavro with schema resolution.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import struct
+from collections.abc import Callable, Iterable
 from io import BytesIO
 from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from streams.events.errors import CorruptEvent, EventFormatError, UnknownEventType
+from streams.events.compiled import (
+    Malformed,
+    NotCompilable,
+    Truncated,
+    compile_decoder,
+    compile_encoder,
+    read_length,
+)
+from streams.events.errors import CorruptEvent, InvalidEvent, UnknownEventType
 from streams.events.fingerprint import HEADER_SIZE, MAGIC
 from streams.events.model import Event
 from streams.events.schema_store import SchemaStore, SchemaVersion
+
+BodyWriter = Callable[[dict[str, Any]], bytes]
+BodyReader = Callable[[bytes, int], tuple[dict[str, Any], int]]
+
+# what malformed bytes or mistyped fields make the compiled functions or fastavro raise
+_DECODE_ERRORS = (Truncated, Malformed, IndexError, UnicodeDecodeError, EOFError, ValueError,
+                  TypeError, KeyError, OverflowError, struct.error)
+_ENCODE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, OverflowError, struct.error)
+
+
+def _fastavro_writer(version: SchemaVersion) -> BodyWriter:
+    def write(record: dict[str, Any]) -> bytes:
+        buffer = BytesIO()
+        schemaless_writer(buffer, version.parsed, record)
+        return buffer.getvalue()
+
+    return write
+
+
+def _fastavro_reader(writer: SchemaVersion, reader: SchemaVersion) -> BodyReader:
+    resolved = None if reader.fingerprint == writer.fingerprint else reader.parsed
+
+    def read(data: bytes, pos: int) -> tuple[dict[str, Any], int]:
+        body = BytesIO(data)
+        body.seek(pos)
+        record = schemaless_reader(body, writer.parsed, resolved)
+        if not isinstance(record, dict):
+            raise Malformed(f"decoded to {type(record).__name__}, not a record")
+        return record, body.tell()
+
+    return read
+
+
+def peek_event_id(data: bytes) -> str:
+    """An encoded event's id, read without decoding the rest.
+
+    Every event schema starts with ``meta``, whose first field is the ``event_id`` string (the
+    schema store refuses any other shape), so the id is the first string of the body.
+    """
+    try:
+        end, start = read_length(data, HEADER_SIZE)
+        if end > len(data):
+            raise Truncated
+        return data[start:end].decode()
+    except (Truncated, Malformed, UnicodeDecodeError) as exc:
+        raise CorruptEvent(f"no event id at the start of the body: {exc!r}") from exc
 
 
 class Codec:
@@ -26,12 +85,16 @@ class Codec:
     def __init__(self, store: SchemaStore, event_types: Iterable[type[Event]]) -> None:
         self.store = store
         self._classes: dict[str, type[Event]] = {}
-        self._writers: dict[type[Event], SchemaVersion] = {}
+        self._writers: dict[type[Event], tuple[bytes, BodyWriter]] = {}
+        self._readers: dict[bytes, BodyReader] = {}
         for cls in event_types:
+            current = store.current(cls.schema_name)
             self._classes[cls.schema_name] = cls
-            self._writers[cls] = store.current(cls.schema_name)
-        # reader per fingerprint: None when writer == reader (fastavro skips resolution then)
-        self._readers: dict[bytes, Any] = {}
+            try:
+                self._writers[cls] = (current.header, compile_encoder(current.schema))
+                self._readers[current.fingerprint] = compile_decoder(current.schema)
+            except NotCompilable:
+                self._writers[cls] = (current.header, _fastavro_writer(current))
 
     @property
     def event_types(self) -> tuple[type[Event], ...]:
@@ -39,13 +102,13 @@ class Codec:
 
     def encode(self, event: Event) -> bytes:
         try:
-            writer = self._writers[type(event)]
+            header, write = self._writers[type(event)]
         except KeyError:
             raise UnknownEventType(f"{type(event).__name__} is not registered") from None
-        buffer = BytesIO()
-        buffer.write(writer.header)
-        schemaless_writer(buffer, writer.parsed, event.to_avro())
-        return buffer.getvalue()
+        try:
+            return header + write(event.to_avro())
+        except _ENCODE_ERRORS as exc:
+            raise InvalidEvent(f"{event.schema_name} does not fit its schema: {exc!r}") from exc
 
     def decode_record(self, data: bytes) -> tuple[SchemaVersion, dict[str, Any]]:
         """Decode to the writer's schema version and a record shaped by the current schema."""
@@ -54,23 +117,18 @@ class Codec:
         writer = self.store.by_fingerprint(data[2:HEADER_SIZE])
         if writer.name not in self._classes:
             raise UnknownEventType(f"no event class is registered for {writer.name}")
-        reader = self._reader_for(writer)
-        body = BytesIO(data)
-        body.seek(HEADER_SIZE)
+        read = self._readers.get(writer.fingerprint)
+        if read is None:
+            read = _fastavro_reader(writer, self.store.current(writer.name))
+            self._readers[writer.fingerprint] = read
         try:
-            record = schemaless_reader(body, writer.parsed, reader)
-        except EventFormatError:
-            raise
-        except Exception as exc:  # fastavro raises many types on bad bytes
+            record, end = read(data, HEADER_SIZE)
+        except _DECODE_ERRORS as exc:
             raise CorruptEvent(
                 f"undecodable {writer.name} v{writer.version} body: {exc!r}"
             ) from exc
-        if body.tell() != len(data):
-            raise CorruptEvent(
-                f"{len(data) - body.tell()} trailing bytes after a {writer.name} body"
-            )
-        if not isinstance(record, dict):
-            raise CorruptEvent(f"{writer.name} decoded to {type(record).__name__}, not a record")
+        if end != len(data):
+            raise CorruptEvent(f"{len(data) - end} trailing bytes after a {writer.name} body")
         return writer, record
 
     def decode(self, data: bytes) -> Event:
@@ -83,10 +141,3 @@ class Codec:
             return writer, self._classes[writer.name].from_avro(record)
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptEvent(f"{writer.name} record does not fit its class: {exc!r}") from exc
-
-    def _reader_for(self, writer: SchemaVersion) -> Any:
-        if writer.fingerprint not in self._readers:
-            current = self.store.current(writer.name)
-            same = current.fingerprint == writer.fingerprint
-            self._readers[writer.fingerprint] = None if same else current.parsed
-        return self._readers[writer.fingerprint]

@@ -39,3 +39,9 @@ class UnknownEventType(EventFormatError):
 
 class SchemaStoreError(Exception):
     """The schema directory is inconsistent (bad reference, unpublished change, incompatibility)."""
+
+
+class InvalidEvent(EventFormatError):
+    """An event object whose field values do not fit its schema (a bug in the emitting code)."""
+
+    code = "invalid_event"

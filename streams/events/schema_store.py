@@ -69,6 +69,14 @@ def _is_event(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "record" and bool(fields) and fields[0]["name"] == "meta"
 
 
+def _check_event_shape(expanded: dict[str, Any]) -> None:
+    """Events start with meta, and meta with the event_id string: ``peek_event_id`` relies on it."""
+    meta = expanded["fields"][0]["type"]
+    first = meta.get("fields", [{}])[0] if isinstance(meta, dict) else {}
+    if first.get("name") != "event_id" or first.get("type") != "string":
+        raise SchemaStoreError(f"{expanded['name']}: meta must start with event_id (a string)")
+
+
 def _expand_sources(sources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Parse source schemas in dependency order; return the expanded event schemas by name."""
     named: dict[str, Any] = {}
@@ -92,6 +100,7 @@ def _expand_sources(sources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if _is_event(source):
             expanded = cast(dict[str, Any], parse_schema(source, dict(named), expand=True,
                                                          _write_hint=False))
+            _check_event_shape(expanded)
             events[expanded["name"]] = expanded
     return events
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.codecs import default_codec
-from streams.events.codec import Codec
+from streams.events.codec import Codec, peek_event_id
 from streams.events.deadletter import MessageDeadLettered, dead_letter_message
 from streams.events.errors import CorruptEvent, UnknownEventType, UnknownFingerprint
 from streams.events.fingerprint import MAGIC
@@ -107,3 +107,10 @@ def test_arbitrary_bytes_decode_or_raise_typed_errors(data: bytes) -> None:
     fingerprint = CODEC.store.current(RecordReceived.schema_name).fingerprint
     with contextlib.suppress(CorruptEvent):
         CODEC.decode(MAGIC + fingerprint + data)
+
+
+def test_peek_event_id_reads_the_id_without_decoding() -> None:
+    event = record()
+    assert peek_event_id(CODEC.encode(event)) == event.event_id
+    with pytest.raises(CorruptEvent):
+        peek_event_id(MAGIC + b"\x00" * 8 + b"\x7f")
