@@ -78,7 +78,7 @@ class EventProducer:
         self._topics: dict[type[Event], str] = {}
         self._on_delivery = on_delivery
         self.failures: list[Delivery] = []
-        reports = {} if on_delivery else {"delivery.report.only.error": "true"}
+        reports = {} if on_delivery else {"delivery.report.only.error": True}
         self._producer = KafkaProducer({
             **settings.kafka_config(), **PRODUCER_DEFAULTS, **reports, **(config or {}),
             "on_delivery": self._report,

@@ -279,7 +279,7 @@ def _decode_blocks(w: _Writer, kind: str, detail: dict[str, Any], out: str,
     """Arrays and maps: blocks of (count, items), a negative count followed by a byte size."""
     w.emit(indent, f"{out} = {'[]' if kind == 'array' else '{}'}")
     remaining, item = w.name("c"), w.name("x")
-    w.emit(indent, f"{remaining}, pos = read_long(data, pos)")
+    _decode_into(w, "long", remaining, indent)
     w.emit(indent, f"while {remaining}:")
     w.emit(indent + 1, f"if {remaining} < 0:")
     w.emit(indent + 2, f"{remaining} = -{remaining}; _, pos = read_long(data, pos)")
@@ -292,7 +292,7 @@ def _decode_blocks(w: _Writer, kind: str, detail: dict[str, Any], out: str,
         _decode_into(w, "string", key, indent + 2)
         _decode_into(w, detail["values"], item, indent + 2)
         w.emit(indent + 2, f"{out}[{key}] = {item}")
-    w.emit(indent + 1, f"{remaining}, pos = read_long(data, pos)")
+    _decode_into(w, "long", remaining, indent + 1)
 
 
 def _build(w: _Writer, header: str, result: str, name: str) -> Any:
