@@ -7,9 +7,14 @@ events on the real broker. Run: ``python -m benchmarks.faust_forward SOURCE TARG
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
 
 import faust
 from faust.types import StreamT
@@ -30,6 +35,26 @@ def build(settings: Settings, source: str, target: str) -> faust.App:
             yield None
 
     return app
+
+
+@contextmanager
+def running(settings: Settings, source: str, target: str, log: IO[bytes] | None = None,
+            cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """The forwarder as a worker process for the duration of the block, then stopped."""
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+           "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix}
+    worker = subprocess.Popen([sys.executable, "-m", "benchmarks.faust_forward", source, target],
+                              cwd=cwd, env=env, stdout=log or subprocess.DEVNULL,
+                              stderr=subprocess.STDOUT)
+    try:
+        yield worker
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def main() -> None:

@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from benchmarks.faust_forward import running
 from streams.codecs import default_codec
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
@@ -124,7 +122,9 @@ def warm_producer(settings: Settings, codec: Codec, topic: str) -> EventProducer
     return producer
 
 
-def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+def raw_consume(bootstrap: str, topic: str, n: int,
+                handle: Callable[[Message], None] | None = None) -> float:
+    """Seconds from the first of ``n`` messages to the last, each passed to ``handle``."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"raw-{uuid.uuid4()}",
                          "auto.offset.reset": "earliest", "enable.auto.offset.store": "false"})
     consumer.subscribe([topic])
@@ -133,7 +133,11 @@ def raw_consume(bootstrap: str, topic: str, n: int) -> float:
         messages = consumer.consume(500, 1.0)
         if messages and not start:
             start = time.perf_counter()
-        got += sum(1 for m in messages if m.error() is None)
+        for msg in messages:
+            if msg.error() is None:
+                got += 1
+                if handle is not None:
+                    handle(msg)
     elapsed = time.perf_counter() - start
     consumer.close()
     return elapsed
@@ -153,41 +157,24 @@ def crowdlog_consume(settings: Settings, codec: Codec, topic: str, n: int) -> fl
 
 def raw_forward(bootstrap: str, codec: Codec, source: str, target: str, n: int) -> float:
     """The raw clients doing the Faust agent's work: decode, re-encode, produce."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"fwd-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest"})
     producer = warm_raw_producer(bootstrap, target)
-    consumer.subscribe([source])
-    got, start = 0, 0.0
-    while got < n:
-        messages = consumer.consume(500, 1.0)
-        if messages and not start:
-            start = time.perf_counter()
-        for msg in messages:
-            value = msg.value()
-            if msg.error() is None and isinstance(value, bytes):
-                producer.produce(target, value=codec.encode(codec.decode(value)), key=msg.key())
-                got += 1
+
+    def forward(msg: Message) -> None:
+        value = msg.value()
+        assert isinstance(value, bytes)
+        producer.produce(target, value=codec.encode(codec.decode(value)), key=msg.key())
         producer.poll(0)
+
+    elapsed = raw_consume(bootstrap, source, n, forward)
+    start = time.perf_counter()
     producer.flush(60)
-    elapsed = time.perf_counter() - start
-    consumer.close()
-    return elapsed
+    return elapsed + time.perf_counter() - start
 
 
-def faust_forward(settings: Settings, codec: Codec, source: str, target: str, n: int) -> float:
-    """Start the Faust forwarder; time from the first to the n-th event arriving at target."""
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-           "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix}
-    worker = subprocess.Popen([sys.executable, "-m", "benchmarks.faust_forward", source, target],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+def faust_forward(settings: Settings, source: str, target: str, n: int) -> float:
+    """Time from the first to the n-th event the Faust forwarder delivers to ``target``."""
+    with running(settings, source, target):
         return raw_consume(settings.bootstrap_servers, target, n)
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 def main() -> None:
@@ -235,7 +222,7 @@ def main() -> None:
         raw_f = Result("raw consume->decode->encode->produce", n_faust,
                        raw_forward(bootstrap, codec, names[2], names[3], n_faust))
         faust_f = Result("Faust agent decode->encode->forward", n_faust,
-                         faust_forward(settings, codec, names[2], names[4], n_faust))
+                         faust_forward(settings, names[2], names[4], n_faust))
         results += [raw_f, faust_f]
     finally:
         admin.delete_topics(names)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from benchmarks.faust_forward import running
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.producer import EventProducer
@@ -31,26 +28,13 @@ def test_faust_agent_decodes_and_forwards_events(settings: Settings, codec: Code
         for event in sent:
             producer.send(event)
 
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-           "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix}
-    log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen([sys.executable, "-m", "benchmarks.faust_forward", source, target],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        with EventConsumer(settings, codec, [target], f"{settings.topic_prefix}check") as out:
-            forwarded = {}
-            for consumed in out.events(idle_timeout=60):
-                forwarded[consumed.event.event_id] = consumed
-                if len(forwarded) == len(sent):
-                    break
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
+    with (tmp_path / "worker.log").open("wb") as log, running(settings, source, target, log, ROOT),\
+            EventConsumer(settings, codec, [target], f"{settings.topic_prefix}check") as out:
+        forwarded = {}
+        for consumed in out.events(idle_timeout=60):
+            forwarded[consumed.event.event_id] = consumed
+            if len(forwarded) == len(sent):
+                break
     assert len(forwarded) == len(sent), (tmp_path / "worker.log").read_text()[-3000:]
     for event in sent:
         arrived = forwarded[event.event_id]
