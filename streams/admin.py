@@ -21,7 +21,7 @@ class TopicStatus:
 def create_topics(settings: Settings, catalogue: Iterable[TopicSpec] = CATALOGUE,
                   *, replication_factor: int = 1, timeout: float = 30.0) -> list[TopicStatus]:
     """Create missing topics; report existing ones, flagging a partition count that differs."""
-    admin = AdminClient(dict(settings.kafka_config()))
+    admin = AdminClient(settings.kafka_config())
     specs = {full_name(spec, settings.topic_prefix): spec for spec in catalogue}
     existing = admin.list_topics(timeout=timeout).topics
     missing = [

@@ -6,6 +6,9 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from streams.logs import kafka_logger
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_DATABASE_URL = "sqlite:///crowdlog.db"
@@ -38,6 +41,11 @@ class Settings:
             log_level=env.get("CROWDLOG_LOG_LEVEL", "info"),
         )
 
-    def kafka_config(self) -> dict[str, str | int | float | bool]:
-        """librdkafka settings shared by every client of this process."""
-        return {"bootstrap.servers": self.bootstrap_servers, "client.id": self.instance}
+    def kafka_config(self) -> dict[str, Any]:
+        """Client settings shared by every Kafka client of this process.
+
+        librdkafka's own log lines go through Python logging (see ``streams.logs``) instead of
+        raw ``%4|...`` lines on stderr.
+        """
+        return {"bootstrap.servers": self.bootstrap_servers, "client.id": self.instance,
+                "logger": kafka_logger()}
