@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,3 +74,14 @@ def test_ingest_unreadable_file_fails(settings: Settings, tmp_path: Path) -> Non
     assert result.returncode == 2 and "--format" in result.stderr
     bad_provider = crowdlog(settings, "ingest", str(SAMPLE), "--provider", "Acme Corp")
     assert bad_provider.returncode == 2
+
+
+def test_tail_prints_events_as_json_lines(settings: Settings) -> None:
+    assert crowdlog(settings, "ingest", str(SAMPLE), "--provider", "acme").returncode == 0
+    result = crowdlog(settings, "tail", f"{settings.topic_prefix}records.received",
+                      "--from-beginning", "--idle-timeout", "4")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 30
+    assert {line["meta"]["event_type"] for line in lines} == {"crowdlog.records.RecordReceived"}
+    assert all({"topic", "partition", "offset", "name", "sport"} <= set(line) for line in lines)

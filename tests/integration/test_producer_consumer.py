@@ -11,6 +11,7 @@ from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.deadletter import MessageDeadLettered
 from streams.events.fingerprint import MAGIC
+from streams.logs import Handling, handling
 from streams.producer import Delivery, DeliveryFailed, EventProducer
 from streams.records.models import RecordReceived
 from streams.settings import Settings
@@ -56,7 +57,10 @@ def test_ten_thousand_events_none_lost_order_kept_corrupt_parked(settings: Setti
         for consumed in consumer.events(idle_timeout=5):
             assert isinstance(consumed.event, RecordReceived)
             assert consumed.key == consumed.event.entity_id.encode()
+            assert handling.get() == Handling(consumed.event.event_id, consumed.topic,
+                                              consumed.partition, consumed.offset)
             received.append(consumed.event)
+        assert handling.get() is None
         assert consumer.dead_lettered == len(corrupt)
 
     assert sorted(e.event_id for e in received) == sorted(e.event_id for e in sent)
