@@ -11,13 +11,15 @@ Everything is measured in one run on the same broker, so the ratios hold on any 
   doing the same work (DESIGN.md section 8).
 
 Consumer timings start at the first message, so group joins do not count.
-Set CROWDLOG_BENCH_N (default 100000) and CROWDLOG_BENCH_FAUST_N (default 20000).
+Set CROWDLOG_BENCH_N (default 100000), CROWDLOG_BENCH_ROUNDS (default 3; medians are
+printed) and CROWDLOG_BENCH_FAUST_N (default 20000).
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -177,20 +179,82 @@ def faust_forward(settings: Settings, source: str, target: str, n: int) -> float
         return raw_consume(settings.bootstrap_servers, target, n)
 
 
-def main() -> None:
-    n = int(os.environ.get("CROWDLOG_BENCH_N", "100000"))
-    n_faust = int(os.environ.get("CROWDLOG_BENCH_FAUST_N", "20000"))
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+def one_round(bootstrap: str, codec: Codec, events: list[RecordReceived],
+              encoded: list[tuple[bytes, bytes]]) -> dict[str, float]:
+    """Seconds each path takes for the same events, on topics of this round alone."""
+    n = len(events)
     prefix = f"bench-{uuid.uuid4().hex[:8]}."
     settings = Settings(bootstrap_servers=bootstrap, topic_prefix=prefix, instance="bench")
-    codec = default_codec()
-    names = [f"{prefix}raw", full_name(RECORDS_RECEIVED, prefix), f"{prefix}fwd-src",
-             f"{prefix}fwd-raw", f"{prefix}fwd-faust", f"{prefix}deadletter", f"{prefix}api"]
+    raw_topic, ours_topic, api_topic = (f"{prefix}raw", full_name(RECORDS_RECEIVED, prefix),
+                                        f"{prefix}api")
+    names = [raw_topic, ours_topic, api_topic]
     names += [f"{name}-warmup" for name in names]
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(t, 6, 1) for t in names]).values():
         future.result()
+    seconds: dict[str, float] = {}
 
+    def measure(name: str, work: Callable[[], object]) -> None:
+        seconds[name] = timed(name, n, work).seconds
+
+    def decode(msg: Message) -> None:
+        value = msg.value()
+        assert isinstance(value, bytes)
+        codec.decode(value)
+
+    try:
+        measure("codec encode", lambda: encode_all(codec, events))
+        measure("codec decode", lambda: decode_all(codec, encoded))
+        raw = warm_raw_producer(bootstrap, raw_topic)
+        measure(RAW_PRODUCE, lambda: raw_produce(raw, raw_topic, encoded))
+        seconds[RAW_CONSUME] = raw_consume(bootstrap, raw_topic, n)
+        seconds[RAW_CONSUME_DECODE] = raw_consume(bootstrap, raw_topic, n, decode)
+        with warm_producer(settings, codec, ours_topic) as producer:
+            measure(OURS_PRODUCE, lambda: send_all(producer, events))
+        with warm_producer(settings, codec, api_topic) as producer:
+            measure(OURS_PRODUCE_ENCODED, lambda: send_all_encoded(producer, encoded, api_topic))
+        seconds[OURS_CONSUME] = crowdlog_consume(settings, codec, ours_topic, n)
+    finally:
+        admin.delete_topics(names)
+    return seconds
+
+
+def faust_round(bootstrap: str, codec: Codec,
+                encoded: list[tuple[bytes, bytes]]) -> tuple[Result, Result]:
+    """The Faust forwarder against a raw loop doing the same decode->encode->produce."""
+    n = len(encoded)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}."
+    settings = Settings(bootstrap_servers=bootstrap, topic_prefix=prefix, instance="bench")
+    source, raw_target, faust_target = f"{prefix}src", f"{prefix}raw", f"{prefix}faust"
+    names = [source, raw_target, faust_target, f"{source}-warmup", f"{raw_target}-warmup"]
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(t, 6, 1) for t in names]).values():
+        future.result()
+    try:
+        raw = warm_raw_producer(bootstrap, source)
+        raw_produce(raw, source, encoded)
+        raw_f = Result(RAW_FORWARD, n, raw_forward(bootstrap, codec, source, raw_target, n))
+        faust_f = Result(FAUST_FORWARD, n, faust_forward(settings, source, faust_target, n))
+    finally:
+        admin.delete_topics(names)
+    return raw_f, faust_f
+
+
+RAW_PRODUCE, RAW_CONSUME, RAW_CONSUME_DECODE = "raw produce", "raw consume", "raw consume+decode"
+OURS_PRODUCE, OURS_PRODUCE_ENCODED = "crowdlog produce (encodes)", "crowdlog produce, pre-encoded"
+OURS_CONSUME = "crowdlog consume (decodes)"
+BASELINE, OURS = "baseline: raw produce+consume", "crowdlog produce+consume"
+RAW_FORWARD, FAUST_FORWARD = "raw consume->decode->encode->produce", "Faust agent forward"
+REFERENCES = {OURS_PRODUCE: RAW_PRODUCE, OURS_PRODUCE_ENCODED: RAW_PRODUCE,
+              OURS_CONSUME: RAW_CONSUME_DECODE, OURS: BASELINE, FAUST_FORWARD: RAW_FORWARD}
+
+
+def main() -> None:
+    n = int(os.environ.get("CROWDLOG_BENCH_N", "100000"))
+    n_faust = int(os.environ.get("CROWDLOG_BENCH_FAUST_N", "20000"))
+    rounds = int(os.environ.get("CROWDLOG_BENCH_ROUNDS", "3"))
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    codec = default_codec()
     print(f"building {n} events ...", flush=True)
     events = make_events(n)
     encoded = [(e.entity_id.encode(), codec.encode(e)) for e in events]
@@ -198,46 +262,28 @@ def main() -> None:
     # timed section (the raw paths allocate almost nothing, ours allocate per event).
     gc.collect()
     gc.freeze()
-    results: list[Result] = []
-    try:
-        results.append(timed("codec encode", n, lambda: encode_all(codec, events)))
-        results.append(timed("codec decode", n, lambda: decode_all(codec, encoded)))
 
-        raw = warm_raw_producer(bootstrap, names[0])
-        raw_p = timed("raw produce", n, lambda: raw_produce(raw, names[0], encoded))
-        raw_c = Result("raw consume", n, raw_consume(bootstrap, names[0], n))
-        with warm_producer(settings, codec, names[1]) as producer:
-            ours_p = timed("crowdlog produce (encodes)", n, lambda: send_all(producer, events))
-        with warm_producer(settings, codec, names[6]) as producer:
-            api_p = timed("crowdlog produce, pre-encoded", n,
-                          lambda: send_all_encoded(producer, encoded, names[6]))
-        ours_c = Result("crowdlog consume (decodes)", n,
-                        crowdlog_consume(settings, codec, names[1], n))
-        baseline = Result("baseline: raw produce+consume", n, raw_p.seconds + raw_c.seconds)
-        ours = Result("crowdlog produce+consume", n, ours_p.seconds + ours_c.seconds)
-        results += [raw_p, raw_c, ours_p, api_p, ours_c, baseline, ours]
+    measured = []
+    for number in range(1, rounds + 1):
+        print(f"round {number}/{rounds} ...", flush=True)
+        measured.append(one_round(bootstrap, codec, events, encoded))
+    seconds = {name: statistics.median(r[name] for r in measured) for name in measured[0]}
+    seconds[BASELINE] = seconds[RAW_PRODUCE] + seconds[RAW_CONSUME]
+    seconds[OURS] = seconds[OURS_PRODUCE] + seconds[OURS_CONSUME]
+    print("Faust round ...", flush=True)
+    raw_f, faust_f = faust_round(bootstrap, codec, encoded[:n_faust])
 
-        raw_produce(raw, names[2], encoded[:n_faust])
-        raw.flush(60)
-        raw_f = Result("raw consume->decode->encode->produce", n_faust,
-                       raw_forward(bootstrap, codec, names[2], names[3], n_faust))
-        faust_f = Result("Faust agent decode->encode->forward", n_faust,
-                         faust_forward(settings, names[2], names[4], n_faust))
-        results += [raw_f, faust_f]
-    finally:
-        admin.delete_topics(names)
-
-    print(f"\n{'path':<42}{'events':>9}{'events/s':>12}{'ratio':>9}")
-    reference = {"raw produce": raw_p, "raw consume": raw_c, "crowdlog produce (encodes)": raw_p,
-                 "crowdlog produce, pre-encoded": raw_p, "crowdlog consume (decodes)": raw_c,
-                 "crowdlog produce+consume": baseline,
-                 "Faust agent decode->encode->forward": raw_f}
-    for result in results:
-        base = reference.get(result.name)
-        ratio = f"{result.rate / base.rate:8.0%}" if base and base is not result else ""
-        print(f"{result.name:<42}{result.events:>9}{result.rate:>12,.0f}{ratio:>9}")
-    print(f"\ncrowdlog path vs raw confluent-kafka: {ours.rate / baseline.rate:.0%} "
-          f"(target 70%); Faust forward vs raw loop: {faust_f.rate / raw_f.rate:.0%}")
+    print(f"\nmedian of {rounds} rounds, {n} events each")
+    print(f"{'path':<40}{'events/s':>12}  {'ratio':<6} reference")
+    for name, spent in seconds.items():
+        reference = REFERENCES.get(name)
+        ratio = f"{seconds[reference] / spent:<6.0%} {reference}" if reference else ""
+        print(f"{name:<40}{n / spent:>12,.0f}  {ratio}")
+    print(f"{RAW_FORWARD:<40}{raw_f.rate:>12,.0f}")
+    print(f"{FAUST_FORWARD:<40}{faust_f.rate:>12,.0f}  {raw_f.seconds / faust_f.seconds:<6.0%} "
+          f"{RAW_FORWARD} ({n_faust} events, one round)")
+    print(f"\ncrowdlog path vs raw confluent-kafka: {seconds[BASELINE] / seconds[OURS]:.0%} "
+          "(target 70%)")
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ class IngestSummary:
     def lines(self) -> list[str]:
         out = [
             f"read       {self.read}",
-            f"accepted   {self.accepted}"
-            + (f" ({self.duplicates} repeated rows published once)" if self.duplicates else ""),
+            f"accepted   {self.accepted}" + (
+                f" ({self.duplicates} repeated row{'s' * (self.duplicates != 1)} published once)"
+                if self.duplicates else ""),
             f"rejected   {self.rejected_total}",
         ]
         out += [f"  {code:<28} {count}" for code, count in sorted(self.rejected.items())]

@@ -35,7 +35,7 @@ def test_ingest_sample_feed_twice(settings: Settings, codec: Codec) -> None:
     first = crowdlog(settings, "ingest", str(SAMPLE), "--provider", "acme")
     assert first.returncode == 0, first.stderr
     assert "read       37" in first.stdout
-    assert "accepted   31 (1 repeated rows published once)" in first.stdout
+    assert "accepted   31 (1 repeated row published once)" in first.stdout
     assert "rejected   6" in first.stdout
     for code in ("missing_name", "invalid_country", "invalid_twitter_handle",
                  "invalid_updated_at", "missing_provider_ref", "wrong_column_count"):
