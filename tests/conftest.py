@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -19,6 +20,11 @@ from streams.codecs import default_codec
 from streams.events.codec import Codec
 
 REQUIRED = os.environ.get("CROWDLOG_REQUIRE_SERVICES") == "1"
+
+# Property tests judge correctness, not speed: a loaded 2-core CI machine must not fail them
+# on Hypothesis's per-example deadline.
+hypothesis_settings.register_profile("crowdlog", deadline=None)
+hypothesis_settings.load_profile("crowdlog")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pycountry
 
@@ -105,7 +106,7 @@ def _record(row: Mapping[str, object], provider: str, received_at: datetime,
     if not any(ch.isalpha() for ch in name):
         raise _Invalid("invalid_name", f"name {name!r} contains no letters")
     sport = _SPORT_ALIASES.get(sport.lower(), sport.lower())
-    payload = {
+    payload: dict[str, Any] = {
         "name": name,
         "sport": sport,
         "provider": provider,
@@ -124,7 +125,7 @@ def _record(row: Mapping[str, object], provider: str, received_at: datetime,
         provenance=Provenance(source=f"provider:{provider}", reference=ref),
         identity=payload,
     )
-    return RecordReceived(meta=meta, **payload)  # type: ignore[arg-type]
+    return RecordReceived(meta=meta, **payload)
 
 
 def _text(row: Mapping[str, object], column: str) -> str:
