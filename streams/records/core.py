@@ -75,11 +75,18 @@ def valid_provider(provider: str) -> bool:
     return bool(_PROVIDER.fullmatch(provider))
 
 
+_SCALARS = (str, int, float, bool)
+
+
 def pick(row: Mapping[str, object], column: str) -> str | None:
-    """The stripped text of ``column`` under any of its aliases; None when absent or blank."""
+    """The stripped text of ``column`` under any of its aliases; None when absent or blank.
+
+    Nested values (JSON objects or arrays) are not text: they count as absent here, and
+    ``normalise_row`` rejects the row for them.
+    """
     for alias in COLUMNS[column]:
         value = row.get(alias)
-        if value is None:
+        if value is None or not isinstance(value, _SCALARS):
             continue
         text = value if isinstance(value, str) else str(value)
         text = " ".join(unicodedata.normalize("NFC", text).split())
@@ -99,6 +106,12 @@ def normalise_row(row: Mapping[str, object], *, provider: str, received_at: date
 
 def _record(row: Mapping[str, object], provider: str, received_at: datetime,
             producer: Producer) -> RecordReceived:
+    for column, aliases in COLUMNS.items():
+        for alias in aliases:
+            value = row.get(alias)
+            if value is not None and not isinstance(value, _SCALARS):
+                raise _Invalid(f"invalid_{column}",
+                               f"{alias} is a {type(value).__name__}, not a text value")
     for column in REQUIRED:
         if pick(row, column) is None:
             raise _Invalid(f"missing_{column}", f"required column {column!r} is missing or empty")

@@ -68,12 +68,13 @@ def test_json_lines() -> None:
         json.dumps({"id": "1", "name": "Serena Williams", "sport": "tennis"}).encode(),
         b"{broken",
         b"[1, 2]",
+        json.dumps({"id": {"nested": 1}, "name": "X Y", "sport": "golf"}).encode(),
         json.dumps({"id": 2, "name": "Lionel Messi", "sport": "soccer",
                     "instagram": "leomessi"}).encode(),
     ])
     events, summary = run(lines, fmt="jsonl")
     assert summary.accepted == 2
-    assert summary.rejected == {"invalid_json": 2}
+    assert summary.rejected == {"invalid_json": 2, "invalid_provider_ref": 1}
     assert [e.provider_ref for e in events if isinstance(e, RecordReceived)] == ["1", "2"]
 
 

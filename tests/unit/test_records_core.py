@@ -54,6 +54,8 @@ def test_row_timestamp_is_the_event_time() -> None:
     ({"twitter": "not a handle"}, "invalid_twitter_handle"),
     ({"instagram": "https://facebook.com/x"}, "invalid_instagram_handle"),
     ({"updated_at": "yesterday"}, "invalid_updated_at"),
+    ({"name": {"first": "Anthony"}}, "invalid_name"),
+    ({"id": ["7"]}, "invalid_provider_ref"),
 ])
 def test_rejections_have_a_reason(row: dict[str, object], code: str) -> None:
     outcome = normalise(**row)
