@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import os
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -175,8 +176,10 @@ def raw_forward(bootstrap: str, codec: Codec, source: str, target: str, n: int) 
 
 def faust_forward(settings: Settings, source: str, target: str, n: int) -> float:
     """Time from the first to the n-th event the Faust forwarder delivers to ``target``."""
-    with running(settings, source, target):
-        return raw_consume(settings.bootstrap_servers, target, n)
+    with tempfile.TemporaryDirectory() as state:
+        os.environ["CROWDLOG_STATE_DIR"] = state  # the worker's data dir, gone afterwards
+        with running(settings, source, target):
+            return raw_consume(settings.bootstrap_servers, target, n)
 
 
 def one_round(bootstrap: str, codec: Codec, events: list[RecordReceived],

@@ -11,6 +11,7 @@ deterministic event ids makes duplicates harmless.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -19,6 +20,7 @@ from faust.serializers import codecs
 from streams.codecs import default_codec
 from streams.events.codec import Codec
 from streams.events.model import Event
+from streams.logs import logging_config
 from streams.settings import Settings
 
 CODEC_NAME = "crowdlog-avro"
@@ -53,8 +55,12 @@ def create_app(settings: Settings | None = None, codec: Codec | None = None) -> 
     settings = settings or Settings.from_env()
     register_codec(codec or default_codec())
     brokers = [f"kafka://{server}" for server in settings.bootstrap_servers.split(",")]
+    app_id = f"{settings.topic_prefix}crowdlog"
+    datadir = Path(os.environ.get("CROWDLOG_STATE_DIR", ".state")) / "faust" / app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     return faust.App(
-        f"{settings.topic_prefix}crowdlog",
+        app_id,
+        datadir=str(datadir),
         broker=brokers,
         value_serializer=CODEC_NAME,
         key_serializer="raw",
@@ -65,4 +71,5 @@ def create_app(settings: Settings | None = None, codec: Codec | None = None) -> 
         store="memory://",  # tables recover from their changelog topics on restart
         web_enabled=os.environ.get("CROWDLOG_WEB_ENABLED", "false") == "true",
         web_port=int(os.environ.get("CROWDLOG_WEB_PORT", "6066")),
+        logging_config=logging_config(settings.log_format, settings.log_level),
     )

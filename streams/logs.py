@@ -8,6 +8,7 @@ cheaper than binding four keys per event.
 from __future__ import annotations
 
 import logging
+import logging.config
 import sys
 from collections.abc import MutableMapping
 from contextvars import ContextVar
@@ -41,37 +42,56 @@ def add_event_context(_logger: Any, _name: str,
     return event_dict
 
 
+def _renderer(log_format: str) -> Any:
+    as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+    return structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+
+
+def _shared() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        add_event_context,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def stdlib_formatter(log_format: str = "auto") -> logging.Formatter:
+    """Renders standard-library log records (librdkafka's, Faust's) like crowdlog's own."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_shared(), structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, _renderer(log_format)],
+    )
+
+
+def logging_config(log_format: str = "auto", level: str = "info") -> dict[str, Any]:
+    """``logging.config.dictConfig`` settings for the standard library (Faust takes it too)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"crowdlog": {"()": stdlib_formatter, "log_format": log_format}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "crowdlog",
+                                "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+    }
+
+
 def configure(log_format: str = "auto", level: str = "info") -> None:
     """JSON lines in production, readable colours on a terminal (``auto`` picks by stderr).
 
     Standard-library loggers (librdkafka's, through ``kafka_logger``, and the libraries')
     are rendered by the same processors, so a JSON log stays JSON all the way.
     """
-    as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
-    )
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        add_event_context,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    numeric_level = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        processors=[*_shared(), structlog.processors.format_exc_info, _renderer(log_format)],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-    ))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(numeric_level)
+    logging.config.dictConfig(logging_config(log_format, level))
 
 
 def kafka_logger() -> logging.Logger:

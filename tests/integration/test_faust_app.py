@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from benchmarks.faust_forward import running
@@ -18,7 +19,9 @@ ROOT = Path(__file__).parents[2]
 
 
 def test_faust_agent_decodes_and_forwards_events(settings: Settings, codec: Codec,
-                                                 tmp_path: Path) -> None:
+                                                 tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROWDLOG_STATE_DIR", str(tmp_path / "state"))
     source = full_name(RECORDS_RECEIVED, settings.topic_prefix)
     target = f"{settings.topic_prefix}forwarded"
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
