@@ -1,4 +1,11 @@
-"""Runs the event index sink: consume the catalogue's topics, apply batches to SQL."""
+"""Runs the event index sink: consume the catalogue's topics, apply batches to SQL.
+
+An event the database refuses (a value PostgreSQL cannot store, say) must not stop the sink on
+the same batch forever: the batch is re-applied event by event, each refused event goes to
+``deadletter`` with its original bytes and the database's reason, and the sink moves on. Lost
+connections and other operational errors still stop it; on restart it resumes from the
+position stored with the last applied batch.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,22 @@ from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import create_engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from sinks.event_index import EventIndex, create_schema
-from streams.consumer import EventConsumer
+from streams.consumer import Batch, Consumed, EventConsumer
 from streams.events.codec import Codec
+from streams.events.deadletter import MessageDeadLettered, dead_letter_message
+from streams.events.model import Producer
+from streams.producer import EventProducer
 from streams.settings import Settings
-from streams.topics import CATALOGUE, TopicSpec, full_name
+from streams.topics import CATALOGUE, DEADLETTER, TopicSpec, full_name
 
 log = structlog.get_logger(__name__)
+
+SINK_STAGE = "sink.event_index"
+SINK_VERSION = "1.0.0"
+REFUSED = (DataError, IntegrityError)
 
 
 @dataclass
@@ -23,6 +38,54 @@ class SinkReport:
     consumed: int = 0
     stored: int = 0
     dead_lettered: int = 0
+    refused: int = 0
+
+
+class _Applier:
+    """Applies batches, isolating the events the database refuses."""
+
+    def __init__(self, index: EventIndex, producer: EventProducer, settings: Settings) -> None:
+        self._index = index
+        self._producer = producer
+        self._deadletter_topic = full_name(DEADLETTER, settings.topic_prefix)
+        self._stage = Producer(SINK_STAGE, SINK_VERSION, settings.instance)
+        self.refused = 0
+
+    def apply(self, batch: Batch) -> int:
+        try:
+            return self._index.apply(batch)
+        except REFUSED:
+            log.warning("batch refused by the database; applying its events one by one",
+                        events=len(batch.events))
+        stored = 0
+        for consumed in batch.events:
+            single = Batch([consumed], {(consumed.topic, consumed.partition): consumed.offset + 1})
+            try:
+                stored += self._index.apply(single)
+            except REFUSED as exc:
+                self._refuse(consumed, exc)
+        self._producer.flush()  # the dead letters are safe before the position moves past them
+        self._index.apply(Batch([], batch.positions))
+        return stored
+
+    def _refuse(self, consumed: Consumed, exc: Exception) -> None:
+        reason = f"the event index database refused the event: {getattr(exc, 'orig', exc)}"
+        if isinstance(consumed.event, MessageDeadLettered):
+            # already parked on the deadletter topic; a letter about a letter could loop
+            log.error("dead letter refused by the database, left on the log only",
+                      event_id=consumed.event.event_id, reason=reason)
+            self.refused += 1
+            return
+        letter = dead_letter_message(
+            topic=consumed.topic, partition=consumed.partition, offset=consumed.offset,
+            key=consumed.key, value=consumed.value, timestamp=consumed.timestamp,
+            error="sink_refused", reason=reason, producer=self._stage,
+        )
+        self._producer.send(letter, topic=self._deadletter_topic)
+        self.refused += 1
+        log.error("event refused by the database, dead-lettered", event_id=consumed.event.event_id,
+                  topic=consumed.topic, partition=consumed.partition, offset=consumed.offset,
+                  reason=reason)
 
 
 def run_event_index(settings: Settings, codec: Codec, *, database_url: str | None = None,
@@ -38,18 +101,22 @@ def run_event_index(settings: Settings, codec: Codec, *, database_url: str | Non
     index = EventIndex(engine)
     topics = [full_name(spec, settings.topic_prefix) for spec in catalogue]
     report = SinkReport()
+    producer = EventProducer(settings, codec)
+    applier = _Applier(index, producer, settings)
     consumer = EventConsumer(settings, codec, topics,
                              group_id or f"{settings.topic_prefix}crowdlog.sink.event-index",
-                             start_offsets=index.positions)
+                             start_offsets=index.positions, deadletter=producer)
     try:
         for batch in consumer.batches(max_size=max_batch, idle_timeout=idle_timeout):
-            stored = index.apply(batch)
+            stored = applier.apply(batch)
             report.batches += 1
             report.consumed += len(batch.events)
             report.stored += stored
             log.debug("applied batch", events=len(batch.events), stored=stored)
     finally:
         report.dead_lettered = consumer.dead_lettered
+        report.refused = applier.refused
         consumer.close()
+        producer.close()
         engine.dispose()
     return report

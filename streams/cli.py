@@ -84,7 +84,8 @@ def _sink(args: argparse.Namespace, settings: Settings) -> int:
     report = run_event_index(settings, default_codec(), database_url=args.database_url,
                              idle_timeout=args.idle_timeout)
     print(f"indexed {report.stored} new events ({report.consumed} consumed, "
-          f"{report.dead_lettered} dead-lettered) in {report.batches} batches")
+          f"{report.dead_lettered} undecodable and {report.refused} refused by the database, "
+          f"both dead-lettered) in {report.batches} batches")
     return 0
 
 

@@ -59,6 +59,7 @@ class Consumed:
     offset: int
     key: bytes | None
     timestamp: datetime
+    value: bytes  # the message as it was on the log, for dead letters and forwarding
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +172,7 @@ class EventConsumer:
             self._dead_letter(topic, partition, offset, key=key, value=value,
                               timestamp=timestamp, exc=exc)
             return None
-        return Consumed(event, schema, topic, partition, offset, key, timestamp)
+        return Consumed(event, schema, topic, partition, offset, key, timestamp, value)
 
     def _dead_letter(self, topic: str, partition: int, offset: int, *, key: bytes | None,
                      value: bytes | None, timestamp: datetime, exc: EventFormatError) -> None:

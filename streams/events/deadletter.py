@@ -75,9 +75,11 @@ def dead_letter_row(*, source: str, path: str, line: int, raw: bytes, entity_id:
 
 
 def _entity_from_key(key: bytes | None) -> str | None:
+    """The key as an entity id when it is printable text; the key itself is kept either way."""
     if not key:
         return None
     try:
-        return key.decode("utf-8")
+        text = key.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    return text if text.isprintable() else None

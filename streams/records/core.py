@@ -54,6 +54,9 @@ _COUNTRY_ALIASES = {
 }
 _PROVIDER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _MAX_TEXT = 200
+# Control characters (NUL above all) are never part of a name or id, and PostgreSQL cannot
+# store NUL in text; tabs and line breaks are whitespace and get folded instead.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,8 @@ def _record(row: Mapping[str, object], provider: str, received_at: datetime,
             if value is not None and not isinstance(value, _SCALARS):
                 raise _Invalid(f"invalid_{column}",
                                f"{alias} is a {type(value).__name__}, not a text value")
+            if isinstance(value, str) and _CONTROL.search(value):
+                raise _Invalid(f"invalid_{column}", f"{alias} contains control characters")
     for column in REQUIRED:
         if pick(row, column) is None:
             raise _Invalid(f"missing_{column}", f"required column {column!r} is missing or empty")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -25,7 +26,8 @@ SAMPLE = Path(__file__).parents[2] / "examples" / "providers" / "acme_athletes.c
 
 def consumed(codec: Codec, event: RecordReceived, offset: int, partition: int = 0) -> Consumed:
     schema = codec.store.current(event.schema_name)
-    return Consumed(event, schema, "records.received", partition, offset, None, T0)
+    return Consumed(event, schema, "records.received", partition, offset, None, T0,
+                    codec.encode(event))
 
 
 def derived_from(parents: list[RecordReceived]) -> RecordReceived:
@@ -104,3 +106,40 @@ def test_sink_indexes_the_log_and_resumes_from_its_own_position(
     third = run_event_index(settings, codec, database_url=database_url, idle_timeout=3)
     assert third.consumed == 5 and third.stored == 1
     engine.dispose()
+
+
+def test_an_event_the_database_refuses_is_dead_lettered_and_the_sink_moves_on(
+        settings: Settings, codec: Codec, database_url: str) -> None:
+    good = [record(ref=str(i)) for i in range(5)]
+    base = record(ref="poison")
+    meta = new_meta(event_type=base.schema_name, entity_id="acme:poison\x00", occurred_at=T0,
+                    producer=Producer("elsewhere", "0.1.0", "t"),
+                    provenance=Provenance("provider:acme", "poison"), identity="poison")
+    poison = RecordReceived(meta=meta, name="Poison", sport="chess", provider="acme",
+                            provider_ref="poison")
+    with EventProducer(settings, codec) as producer:
+        for event in [*good[:2], poison, *good[2:]]:
+            producer.send(event)
+
+    report = run_event_index(settings, codec, database_url=database_url, idle_timeout=4)
+    refuses_nul = database_url.startswith("postgresql")
+    assert report.refused == (1 if refuses_nul else 0)
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        stored = set(connection.execute(select(events.c.event_id)).scalars())
+        letters = [json.loads(p) for p in connection.execute(
+            select(events.c.payload).where(events.c.event_type.like("%MessageDeadLettered")))
+            .scalars()]
+    engine.dispose()
+    assert {e.event_id for e in good} <= stored
+    if refuses_nul:
+        assert poison.event_id not in stored
+        [letter] = letters
+        assert letter["error"] == "sink_refused" and "NUL" in letter["reason"]
+        assert letter["original_value"] == {"base64": base64.b64encode(
+            codec.encode(poison)).decode()}
+    else:
+        assert poison.event_id in stored and letters == []
+    rerun = run_event_index(settings, codec, database_url=database_url, idle_timeout=3)
+    assert rerun.consumed == 0 and rerun.refused == 0

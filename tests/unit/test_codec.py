@@ -89,9 +89,12 @@ def test_unregistered_event_type() -> None:
         codec.decode(CODEC.encode(record()))
 
 
+TEXT = st.characters(exclude_categories=("Cc", "Cs"))  # ingest refuses control characters
+
+
 @given(
-    name=st.text(min_size=1, max_size=50).filter(lambda s: any(c.isalpha() for c in s)),
-    team=st.one_of(st.none(), st.text(max_size=30)),
+    name=st.text(TEXT, min_size=1, max_size=50).filter(lambda s: any(c.isalpha() for c in s)),
+    team=st.one_of(st.none(), st.text(TEXT, max_size=30)),
     noise=st.binary(max_size=64),
 )
 def test_round_trip_property(name: str, team: str | None, noise: bytes) -> None:
@@ -114,3 +117,14 @@ def test_peek_event_id_reads_the_id_without_decoding() -> None:
     assert peek_event_id(CODEC.encode(event)) == event.event_id
     with pytest.raises(CorruptEvent):
         peek_event_id(MAGIC + b"\x00" * 8 + b"\x7f")
+
+
+def test_dead_letter_entity_is_the_key_only_when_printable() -> None:
+    def letter(key: bytes) -> str:
+        return dead_letter_message(topic="t", partition=2, offset=9, key=key, value=b"x",
+                                   timestamp=T0, error="e", reason="r",
+                                   producer=PRODUCER).entity_id
+
+    assert letter(b"acme:42") == "acme:42"
+    assert letter(b"acme:\x00") == "t/2@9"
+    assert letter(b"\xff") == "t/2@9"

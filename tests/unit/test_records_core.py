@@ -56,6 +56,8 @@ def test_row_timestamp_is_the_event_time() -> None:
     ({"updated_at": "yesterday"}, "invalid_updated_at"),
     ({"name": {"first": "Anthony"}}, "invalid_name"),
     ({"id": ["7"]}, "invalid_provider_ref"),
+    ({"name": "Anthony\x00Davis"}, "invalid_name"),
+    ({"team": "Lakers\x1b[31m"}, "invalid_team"),
 ])
 def test_rejections_have_a_reason(row: dict[str, object], code: str) -> None:
     outcome = normalise(**row)
