@@ -22,6 +22,8 @@ from faust.types import StreamT
 from streams.app import create_app
 from streams.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]  # so ``-m benchmarks.faust_forward`` resolves
+
 
 def build(settings: Settings, source: str, target: str) -> faust.App:
     app = create_app(settings)
@@ -38,13 +40,16 @@ def build(settings: Settings, source: str, target: str) -> faust.App:
 
 
 @contextmanager
-def running(settings: Settings, source: str, target: str, log: IO[bytes] | None = None,
-            cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """The forwarder as a worker process for the duration of the block, then stopped."""
+def running(settings: Settings, source: str, target: str, state_dir: Path,
+            log: IO[bytes] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """The forwarder as a worker process for the duration of the block, then stopped.
+
+    ``state_dir`` holds the worker's Faust data directory.
+    """
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-           "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix}
+           "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix, "CROWDLOG_STATE_DIR": str(state_dir)}
     worker = subprocess.Popen([sys.executable, "-m", "benchmarks.faust_forward", source, target],
-                              cwd=cwd, env=env, stdout=log or subprocess.DEVNULL,
+                              cwd=ROOT, env=env, stdout=log or subprocess.DEVNULL,
                               stderr=subprocess.STDOUT)
     try:
         yield worker

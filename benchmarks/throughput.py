@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -176,10 +177,8 @@ def raw_forward(bootstrap: str, codec: Codec, source: str, target: str, n: int) 
 
 def faust_forward(settings: Settings, source: str, target: str, n: int) -> float:
     """Time from the first to the n-th event the Faust forwarder delivers to ``target``."""
-    with tempfile.TemporaryDirectory() as state:
-        os.environ["CROWDLOG_STATE_DIR"] = state  # the worker's data dir, gone afterwards
-        with running(settings, source, target):
-            return raw_consume(settings.bootstrap_servers, target, n)
+    with tempfile.TemporaryDirectory() as state, running(settings, source, target, Path(state)):
+        return raw_consume(settings.bootstrap_servers, target, n)
 
 
 def one_round(bootstrap: str, codec: Codec, events: list[RecordReceived],

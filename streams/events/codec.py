@@ -96,10 +96,6 @@ class Codec:
             except NotCompilable:
                 self._writers[cls] = (current.header, _fastavro_writer(current))
 
-    @property
-    def event_types(self) -> tuple[type[Event], ...]:
-        return tuple(self._writers)
-
     def encode(self, event: Event) -> bytes:
         try:
             header, write = self._writers[type(event)]

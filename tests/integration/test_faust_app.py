@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from benchmarks.faust_forward import running
@@ -15,13 +14,9 @@ from streams.settings import Settings
 from streams.topics import RECORDS_RECEIVED, full_name
 from tests.factories import record
 
-ROOT = Path(__file__).parents[2]
-
 
 def test_faust_agent_decodes_and_forwards_events(settings: Settings, codec: Codec,
-                                                 tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CROWDLOG_STATE_DIR", str(tmp_path / "state"))
+                                                 tmp_path: Path) -> None:
     source = full_name(RECORDS_RECEIVED, settings.topic_prefix)
     target = f"{settings.topic_prefix}forwarded"
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
@@ -31,8 +26,11 @@ def test_faust_agent_decodes_and_forwards_events(settings: Settings, codec: Code
         for event in sent:
             producer.send(event)
 
-    with (tmp_path / "worker.log").open("wb") as log, running(settings, source, target, log, ROOT),\
-            EventConsumer(settings, codec, [target], f"{settings.topic_prefix}check") as out:
+    with (
+        (tmp_path / "worker.log").open("wb") as log,
+        running(settings, source, target, tmp_path / "state", log),
+        EventConsumer(settings, codec, [target], f"{settings.topic_prefix}check") as out,
+    ):
         forwarded = {}
         for consumed in out.events(idle_timeout=60):
             forwarded[consumed.event.event_id] = consumed
