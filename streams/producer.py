@@ -27,6 +27,9 @@ PRODUCER_DEFAULTS = {
     "acks": "all",
     "linger.ms": "5",
     "compression.type": "lz4",
+    # The Java client's partitioner (aiokafka/Faust use it too): one entity's events land on the
+    # same partition number in every topic, which co-partitioned stage agents rely on.
+    "partitioner": "murmur2_random",
 }
 
 

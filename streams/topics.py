@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from streams.consensus.models import ConsensusFailed, HandleAccepted
 from streams.events.deadletter import MessageDeadLettered
 from streams.events.model import Event
 from streams.records.models import RecordReceived
+from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
+from streams.workers.models import (
+    AnswerGraded,
+    AssignmentReviewed,
+    WorkerBlocked,
+    WorkerQualityEstimated,
+)
 
 
 @dataclass(frozen=True)
@@ -30,9 +38,21 @@ class TopicSpec:
 
 
 RECORDS_RECEIVED = TopicSpec("records.received", (RecordReceived,), partitions=6)
+TASKS_HITS = TopicSpec("tasks.hits", (HitPublished, HitExtended, HitExpired), partitions=6)
+TASKS_ASSIGNMENTS = TopicSpec("tasks.assignments", (AssignmentSubmitted,), partitions=6)
+CONSENSUS_RESULTS = TopicSpec("consensus.results", (HandleAccepted, ConsensusFailed),
+                              partitions=6)
+# Grades and quality are keyed by ``worker:<id>``: one worker's statistics live on one partition.
+WORKERS_GRADES = TopicSpec("workers.grades", (AnswerGraded,), partitions=6)
+WORKERS_QUALITY = TopicSpec("workers.quality", (WorkerQualityEstimated, WorkerBlocked),
+                            partitions=6)
+WORKERS_REVIEWS = TopicSpec("workers.reviews", (AssignmentReviewed,), partitions=6)
 DEADLETTER = TopicSpec("deadletter", (MessageDeadLettered,), partitions=3)
 
-CATALOGUE: tuple[TopicSpec, ...] = (RECORDS_RECEIVED, DEADLETTER)
+CATALOGUE: tuple[TopicSpec, ...] = (
+    RECORDS_RECEIVED, TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS, WORKERS_GRADES,
+    WORKERS_QUALITY, WORKERS_REVIEWS, DEADLETTER,
+)
 
 
 def event_types(catalogue: Iterable[TopicSpec] = CATALOGUE) -> tuple[type[Event], ...]:

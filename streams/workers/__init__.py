@@ -1,0 +1,1 @@
+"""Worker quality: grading answers, estimating each worker's accuracy, blocking, paying."""

@@ -1,0 +1,67 @@
+"""Events of the workers domain: grades, quality estimates, blocks and payment decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from streams.events.model import Event
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerGraded(Event):
+    """One answer against the current belief about the truth (keyed by ``worker:<id>``)."""
+
+    schema_name: ClassVar[str] = "crowdlog.workers.AnswerGraded"
+
+    worker_id: str
+    assignment_id: str
+    platform: str
+    answer: str
+    truth: dict[str, float]
+    gold: bool
+    replaces: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerQualityEstimated(Event):
+    """A worker's running quality estimate and the statistics it comes from."""
+
+    schema_name: ClassVar[str] = "crowdlog.workers.WorkerQualityEstimated"
+
+    worker_id: str
+    accuracy: float
+    uncertainty: float
+    answers: float
+    gold_answers: int
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerBlocked(Event):
+    """A worker confidently below the bar; later answers from them are not counted."""
+
+    schema_name: ClassVar[str] = "crowdlog.workers.WorkerBlocked"
+
+    worker_id: str
+    accuracy: float
+    uncertainty: float
+    answers: float
+    threshold: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentReviewed(Event):
+    """An assignment approved (paid) or rejected, judged against the decisions of its HIT."""
+
+    schema_name: ClassVar[str] = "crowdlog.workers.AssignmentReviewed"
+
+    hit_id: str
+    assignment_id: str
+    worker_id: str
+    status: str
+    reward_cents: int
+    agreed: int
+    judged: int
+    reason: str
