@@ -1,0 +1,1 @@
+"""Consensus: turning several crowd answers per task into one trusted label."""

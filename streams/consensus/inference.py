@@ -1,0 +1,272 @@
+"""Online Dawid-Skene truth inference for the consensus stage: one update per answer.
+
+The worker models and their priors live in :mod:`streams.consensus.confusion`; this module
+turns them into an item's posterior (:func:`item_posterior`) and keeps the whole model up to
+date answer by answer (:class:`OnlineDawidSkene`). Pure and deterministic: no I/O, no Kafka,
+no randomness; the streaming stage owns the state and the events.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from streams.consensus.confusion import (
+    DEFAULT,
+    HANDLE,
+    NOT_FOUND,
+    OPEN_LAYOUT,
+    OTHER_HANDLE,
+    CrowdShape,
+    InferenceConfig,
+    WorkerModel,
+    answer_cell,
+    label_type,
+)
+
+__all__ = [
+    "DEFAULT",
+    "NOT_FOUND",
+    "InferenceConfig",
+    "OnlineDawidSkene",
+    "WorkerModel",
+    "item_posterior",
+    "map_label",
+]
+
+
+def item_posterior(
+    answers: Sequence[tuple[str, str]],
+    workers: Mapping[str, WorkerModel],
+    *,
+    open_labels: bool,
+    classes: Sequence[str] = (),
+    class_prior: Mapping[str, float] | None = None,
+    config: InferenceConfig = DEFAULT,
+    crowd: WorkerModel | None = None,
+    extra_candidates: Sequence[str] = (),
+) -> dict[str, float]:
+    """The posterior over an item's true label given its answers and the worker models.
+
+    Parameters
+    ----------
+    answers
+        ``(worker_id, label)`` pairs. A worker missing from ``workers`` is a fresh
+        :class:`WorkerModel`: the prior.
+    open_labels
+        Open regime: the candidates are the distinct answers. Closed regime: the candidates
+        are ``classes`` plus any other label answered.
+    class_prior
+        Relative prior weights by :func:`label_type`; a candidate missing from it gets the
+        smallest weight present. ``None``: every candidate equally likely.
+    crowd
+        The crowd's pooled counts (the sum of all workers), which shape the priors of the
+        worker models; ``None`` means no pooled evidence yet.
+    extra_candidates
+        Labels to weigh although no answer gave them. In the open regime a label nobody
+        answered stands for "a handle no worker found": without it, answers that all say
+        ``not-found`` would be certain by construction, having no alternative.
+
+    Returns
+    -------
+    dict
+        Probability per candidate, summing to 1; empty when there is no candidate.
+    """
+    candidates = list(dict.fromkeys([] if open_labels else classes))
+    candidates.extend(label for _, label in answers if label not in candidates)
+    if not candidates:
+        return {}
+    candidates.extend(label for label in extra_candidates if label not in candidates)
+    layout: Mapping[str, Sequence[str]] = (
+        OPEN_LAYOUT if open_labels else {label: candidates for label in candidates}
+    )
+    shape = CrowdShape(crowd or WorkerModel(open_labels), layout, config)
+    scores = _log_prior(candidates, class_prior, open_labels)
+    confusions: dict[str, dict[str, dict[str, float]]] = {}
+    for worker, given in answers:
+        if worker not in confusions:
+            confusions[worker] = shape.confusion(workers.get(worker) or WorkerModel(open_labels))
+        confusion = confusions[worker]
+        for true in candidates:
+            row, col = answer_cell(true, given, open_labels=open_labels)
+            chance = config.other_handle_chance if col == OTHER_HANDLE else 1.0
+            scores[true] += math.log(confusion[row][col] * chance)
+    top = max(scores.values())
+    weights = {label: math.exp(score - top) for label, score in scores.items()}
+    total = sum(weights.values())
+    return {label: value / total for label, value in weights.items()}
+
+
+def map_label(posterior: Mapping[str, float]) -> tuple[str, float] | None:
+    """The most probable label and its probability; ties go to the smallest label."""
+    if not posterior:
+        return None
+    label = min(posterior, key=lambda key: (-posterior[key], key))
+    return label, posterior[label]
+
+
+def _log_prior(
+    candidates: Sequence[str], class_prior: Mapping[str, float] | None, open_labels: bool
+) -> dict[str, float]:
+    if not class_prior:
+        return dict.fromkeys(candidates, 0.0)
+    floor = min(class_prior.values())
+    weights = {
+        label: class_prior.get(label_type(label, open_labels=open_labels), floor)
+        for label in candidates
+    }
+    if min(weights.values()) <= 0:
+        raise ValueError("class prior weights must be positive")
+    return {label: math.log(weight) for label, weight in weights.items()}
+
+
+class OnlineDawidSkene:
+    """Online (incremental-EM) Dawid-Skene: every answer updates the model once, in arrival order.
+
+    The state is each item's answers and posterior, each worker's soft confusion counts, the
+    crowd's pooled counts and the class counts. When an answer arrives, the item's previous
+    soft contribution is removed from all of these, its posterior is recomputed from the other
+    items' evidence (so an item never vouches for itself), and the new contribution is added
+    back: one incremental E-step and M-step (Neal & Hinton 1998) per answer, linear in the
+    item's answers and independent of the history's length.
+
+    Because answers are kept, earlier items can be re-decided with the latest worker
+    estimates (:meth:`redecide`): the streaming stage publishes such changes as superseding
+    decisions. :meth:`refine` repeats that for ``config.sweeps`` sweeps.
+
+    A repeated (item, worker) pair means the worker changed their mind: the later answer
+    replaces the earlier one.
+
+    >>> model = OnlineDawidSkene()
+    >>> for worker in ("ann", "bob"):
+    ...     _ = model.observe("task-1", worker, "cat")
+    >>> _ = model.observe("task-1", "cy", "dog")
+    >>> model.decision("task-1")[0]
+    'cat'
+    >>> sorted(model.posterior("task-1"))
+    ['cat', 'dog']
+    """
+
+    def __init__(self, config: InferenceConfig = DEFAULT, *, open_labels: bool = False) -> None:
+        self.config = config
+        self.open_labels = open_labels
+        self.repeats = 0
+        self._answers: dict[str, dict[str, str]] = {}
+        self._posteriors: dict[str, dict[str, float]] = {}
+        self._workers: dict[str, WorkerModel] = {}
+        self._crowd = WorkerModel(open_labels)
+        self._class_counts: dict[str, float] = {}
+        self._classes: dict[str, None] = {}
+        self._excluded: set[str] = set()
+
+    def observe(self, item: str, worker: str, label: str) -> dict[str, float]:
+        """Take one answer into account; the item's posterior after the update.
+
+        Answers from an excluded worker are ignored.
+        """
+        if worker not in self._excluded:
+            self._retract(item)
+            answers = self._answers.setdefault(item, {})
+            if worker in answers:
+                self.repeats += 1
+            answers[worker] = label
+            if not self.open_labels:
+                self._classes.setdefault(label, None)
+            self._infer(item)
+        return self.posterior(item)
+
+    def posterior(self, item: str) -> dict[str, float]:
+        """The item's current posterior over its candidates (empty if it has no answers)."""
+        return dict(self._posteriors.get(item, {}))
+
+    def decision(self, item: str) -> tuple[str, float] | None:
+        """The MAP label and its probability, ``None`` if the item has no answers."""
+        return map_label(self._posteriors.get(item, {}))
+
+    def items(self) -> list[str]:
+        """Items with at least one answer, in order of first answer."""
+        return [item for item, answers in self._answers.items() if answers]
+
+    def answers(self, item: str) -> dict[str, str]:
+        """The item's answers that count: worker to latest label."""
+        return dict(self._answers.get(item, {}))
+
+    def redecide(self) -> list[str]:
+        """One sweep: re-infer every item with the current estimates; items whose MAP changed.
+
+        Each item is retracted and re-inferred in turn, so later items already see the
+        refreshed contributions of earlier ones (a sweep of incremental EM).
+        """
+        changed = []
+        for item in self.items():
+            before = _label(self.decision(item))
+            self._retract(item)
+            self._infer(item)
+            if _label(self.decision(item)) != before:
+                changed.append(item)
+        return changed
+
+    def refine(self, sweeps: int | None = None) -> list[str]:
+        """Up to ``sweeps`` (default ``config.sweeps``) calls of :meth:`redecide`.
+
+        Stops early once a sweep changes no decision. Returns the items whose decision differs
+        from the one before the first sweep.
+        """
+        before = {item: _label(self.decision(item)) for item in self.items()}
+        for _ in range(self.config.sweeps if sweeps is None else sweeps):
+            if not self.redecide():
+                break
+        return [item for item, old in before.items() if _label(self.decision(item)) != old]
+
+    def exclude_worker(self, worker: str) -> None:
+        """Block a worker: their answers stop counting, now and for every later answer."""
+        if worker in self._excluded:
+            return
+        self._excluded.add(worker)
+        for item, answers in self._answers.items():
+            if worker in answers:
+                self._retract(item)
+                del answers[worker]
+                self._infer(item)
+
+    def worker(self, worker: str) -> WorkerModel:
+        """A copy of the worker's current model (a fresh one if they have not answered)."""
+        model = self._workers.get(worker)
+        return model.copy() if model else WorkerModel(self.open_labels)
+
+    def class_prior(self) -> dict[str, float]:
+        """The learned prior weights by label type: counts plus ``class_strength``."""
+        keys = dict.fromkeys(self._classes) if not self.open_labels else {
+            HANDLE: None, NOT_FOUND: None}
+        strength = self.config.class_strength
+        return {key: max(self._class_counts.get(key, 0.0), 0.0) + strength for key in keys}
+
+    def _retract(self, item: str) -> None:
+        posterior = self._posteriors.pop(item, None)
+        if posterior:
+            self._contribute(item, posterior, -1.0)
+
+    def _infer(self, item: str) -> None:
+        answers = self._answers.get(item)
+        if not answers:
+            return
+        posterior = item_posterior(
+            list(answers.items()), self._workers, open_labels=self.open_labels,
+            classes=list(self._classes), class_prior=self.class_prior(), config=self.config,
+            crowd=self._crowd,
+        )
+        self._posteriors[item] = posterior
+        self._contribute(item, posterior, 1.0)
+
+    def _contribute(self, item: str, posterior: Mapping[str, float], weight: float) -> None:
+        for worker, label in self._answers[item].items():
+            model = self._workers.setdefault(worker, WorkerModel(self.open_labels))
+            model.add(label, posterior, weight)
+            self._crowd.add(label, posterior, weight)
+        for label, belief in posterior.items():
+            key = label_type(label, open_labels=self.open_labels)
+            self._class_counts[key] = self._class_counts.get(key, 0.0) + weight * belief
+
+
+def _label(decision: tuple[str, float] | None) -> str | None:
+    return decision[0] if decision else None
