@@ -1,0 +1,195 @@
+"""When to ask the crowd, how much, and when to stop: the pure core of the tasks stage.
+
+* A record that lacks a handle on some platform gets one HIT for those platforms, with the
+  context that tells namesakes apart, ``assignments`` workers wanted and a reward.
+* Every ``1 / gold_rate`` HITs or so (decided by a hash of the record, so replays agree) a gold
+  HIT is mixed in: a record from the staff-verified gold set, asked like any other, whose answers
+  grade the workers.
+* When consensus has decided every platform, the HIT expires at once: the answers still to come
+  could not change the outcome, so they are not bought. When consensus failed on some platform,
+  the HIT is extended by ``extension`` assignments, up to ``max_extensions`` times; after that
+  it expires with ``cap_reached``.
+
+State is one ``TaskState`` per record, passed in and returned (mutated in place).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from streams.consensus.models import ConsensusFailed, Decision, HandleAccepted
+from streams.events.ids import new_meta
+from streams.events.model import Event, Producer, Provenance
+from streams.handles import PLATFORMS
+from streams.records.models import RecordReceived
+from streams.tasks.models import HitExpired, HitExtended, HitPublished
+
+STAGE = "tasks"
+STAGE_VERSION = "1.0.0"
+_CONTEXT_FIELDS = ("name", "sport", "league", "team", "country")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """HIT parameters; the defaults are the mission's (10 workers per record)."""
+
+    assignments: int = 10
+    extension: int = 5
+    max_extensions: int = 1
+    reward_cents: int = 10
+    lifetime_seconds: int = 3 * 24 * 3600
+    gold_rate: float = 0.05
+    gold_assignments: int = 5
+    instance: str = "local"
+
+    @property
+    def producer(self) -> Producer:
+        return Producer(STAGE, STAGE_VERSION, self.instance)
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    """A staff-verified record: its context and the true answer per platform (None: no account)."""
+
+    provider_ref: str
+    context: Mapping[str, str]
+    answers: Mapping[str, str | None]
+
+
+@dataclass(slots=True)
+class TaskState:
+    """The record's open HIT: its platforms, budget, extension round and decisions so far."""
+
+    hit_id: str | None = None
+    hit_event_id: str | None = None
+    platforms: list[str] = field(default_factory=list)
+    max_assignments: int = 0
+    round: int = 0
+    expired: bool = False
+    outcomes: dict[str, str] = field(default_factory=dict)  # platform -> accepted | failed
+    decision_ids: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hit_id": self.hit_id, "hit_event_id": self.hit_event_id,
+                "platforms": self.platforms, "max_assignments": self.max_assignments,
+                "round": self.round, "expired": self.expired, "outcomes": self.outcomes,
+                "decision_ids": self.decision_ids}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> TaskState:
+        if not data:
+            return cls()
+        return cls(data["hit_id"], data["hit_event_id"], list(data["platforms"]),
+                   data["max_assignments"], data["round"], data["expired"],
+                   dict(data["outcomes"]), dict(data["decision_ids"]))
+
+
+def _fraction(*parts: str) -> float:
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def question(context: Mapping[str, str], platforms: Sequence[str]) -> str:
+    """The instructions a worker reads: who exactly, and what to answer when there is nothing."""
+    who = context["name"]
+    details = ", ".join(context[k] for k in ("team", "league", "sport", "country") if k in context)
+    names = {"twitter": "Twitter/X", "instagram": "Instagram", "facebook": "Facebook"}
+    wanted = ", ".join(names.get(p, p) for p in platforms)
+    return (f"Find the official {wanted} account of {who} ({details}). Several athletes may "
+            f"share this name: give the account of this one only, as a handle or profile "
+            f"address, or answer 'not found' for a platform where they have no account.")
+
+
+def on_record(state: TaskState, record: RecordReceived, config: TaskConfig,
+              gold: Sequence[GoldItem] = ()) -> list[HitPublished]:
+    """A HIT for the platforms a record lacks (and maybe a gold HIT); none if it has them all."""
+    missing = [p for p in PLATFORMS if p not in record.known_handles]
+    if not missing or state.hit_id is not None:
+        return []
+    context = {k: str(getattr(record, k)) for k in _CONTEXT_FIELDS if getattr(record, k)}
+    hit = _hit(record.entity_id, f"H{record.event_id[:20]}", record.provider_ref, context,
+               platforms=missing, assignments=config.assignments, config=config,
+               parents=(record.event_id,),
+               provenance=record.meta.provenance, at=record.meta.occurred_at, gold=False)
+    state.hit_id, state.hit_event_id = hit.hit_id, hit.event_id
+    state.platforms, state.max_assignments = list(missing), config.assignments
+    published = [hit]
+    if gold and _fraction("gold", record.entity_id) < config.gold_rate:
+        item = gold[int(_fraction("gold-item", record.entity_id) * len(gold))]
+        published.append(_hit(
+            f"gold:{item.provider_ref}", f"G{record.event_id[:20]}", item.provider_ref,
+            dict(item.context), platforms=list(item.answers),
+            assignments=config.gold_assignments, config=config, parents=(),
+            provenance=Provenance("gold", item.provider_ref),
+            at=record.meta.occurred_at, gold=True))
+    return published
+
+
+def _hit(entity_id: str, hit_id: str, provider_ref: str, context: dict[str, str], *,
+         platforms: list[str], assignments: int, config: TaskConfig,
+         parents: tuple[str, ...], provenance: Provenance, at: datetime,
+         gold: bool) -> HitPublished:
+    meta = new_meta(event_type=HitPublished.schema_name, entity_id=entity_id, occurred_at=at,
+                    producer=config.producer, provenance=provenance, parents=parents,
+                    identity=[hit_id])
+    return HitPublished(
+        meta=meta, hit_id=hit_id, title=f"Find the social accounts of {context['name']}",
+        question=question(context, platforms), platforms=platforms,
+        max_assignments=assignments, reward_cents=config.reward_cents,
+        lifetime_seconds=config.lifetime_seconds, provider_ref=provider_ref, context=context,
+        gold=gold)
+
+
+def on_decision(state: TaskState, decision: Decision, config: TaskConfig) -> list[Event]:
+    """Expire the HIT once every platform is decided; extend it when some failed."""
+    if decision.hit_id != state.hit_id or decision.platform not in state.platforms:
+        return []
+    if state.decision_ids.get(decision.platform) == decision.event_id:
+        return []  # redelivered: already acted on
+    outcome = "accepted" if isinstance(decision, HandleAccepted) else "failed"
+    state.outcomes[decision.platform] = outcome
+    state.decision_ids[decision.platform] = decision.event_id
+    if len(state.outcomes) < len(state.platforms):
+        return []
+    failed = sorted(p for p, o in state.outcomes.items() if o == "failed")
+    parents = tuple(state.decision_ids[p] for p in sorted(state.decision_ids))
+    if failed and state.round < config.max_extensions:
+        state.round += 1
+        state.max_assignments += config.extension
+        state.expired = False
+        for platform in failed:
+            del state.outcomes[platform]  # undecided again until consensus speaks
+        meta = _meta(HitExtended, state, decision, parents=parents, config=config,
+                     detail=state.round)
+        return [HitExtended(meta=meta, hit_id=state.hit_id, additional_assignments=config.extension,
+                            max_assignments=state.max_assignments, platforms=failed,
+                            round=state.round)]
+    if state.expired:
+        return []
+    state.expired = True
+    reason = "cap_reached" if failed else "decided"
+    meta = _meta(HitExpired, state, decision, parents=parents, config=config, detail=reason)
+    return [HitExpired(meta=meta, hit_id=state.hit_id, reason=reason,
+                       max_assignments=state.max_assignments)]
+
+
+def _meta(kind: type[Event], state: TaskState, decision: Decision, *,
+          parents: tuple[str, ...], config: TaskConfig, detail: object) -> Any:
+    return new_meta(event_type=kind.schema_name, entity_id=decision.entity_id,
+                    occurred_at=decision.meta.occurred_at, producer=config.producer,
+                    provenance=Provenance("crowd", state.hit_id or ""), parents=parents,
+                    identity=[state.hit_id, detail])
+
+
+def handle(state: TaskState, event: Event, config: TaskConfig,
+           gold: Sequence[GoldItem] = ()) -> list[Event]:
+    """The tasks stage's reaction to one event of a record."""
+    if isinstance(event, RecordReceived):
+        return list(on_record(state, event, config, gold))
+    if isinstance(event, (HandleAccepted, ConsensusFailed)):
+        return on_decision(state, event, config)
+    return []
