@@ -1,8 +1,8 @@
 """The one Faust app, configured from the environment, with crowdlog's Avro codec registered.
 
-Nothing happens at import: ``create_app()`` builds the app when a command needs it. Stage agents
-(``streams/<domain>/agents.py``) are registered on the app by ``create_app`` as stages are
-built; their logic lives in the pure cores, and the agents only decode, call and send.
+Nothing happens at import: ``create_app()`` builds the app when a command needs it, and
+``streams.pipeline.attach_stages`` registers the stage agents (``streams/<domain>/agents.py``)
+on it; their logic lives in the pure cores, and the agents only decode, call and send.
 
 Faust's own exactly-once mode is not used (see DESIGN.md): at-least-once processing with
 deterministic event ids makes duplicates harmless.
@@ -51,7 +51,7 @@ def register_codec(codec: Codec) -> None:
 
 
 def create_app(settings: Settings | None = None, codec: Codec | None = None) -> faust.App:
-    """Build the Faust app; agents of the stages are attached here as stages are built."""
+    """Build the Faust app, without agents (``streams.pipeline.attach_stages`` adds them)."""
     settings = settings or Settings.from_env()
     register_codec(codec or default_codec())
     brokers = [f"kafka://{server}" for server in settings.bootstrap_servers.split(",")]
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, codec: Codec | None = None) -> 
         value_serializer=CODEC_NAME,
         key_serializer="raw",
         processing_guarantee="at_least_once",
+        # Committed offsets are how the crowd simulator (and operators) see the stages' lag.
+        broker_commit_interval=float(os.environ.get("CROWDLOG_COMMIT_INTERVAL", "1.0")),
         producer_acks=-1,
         topic_replication_factor=int(os.environ.get("CROWDLOG_REPLICATION_FACTOR", "1")),
         topic_allow_declare=True,

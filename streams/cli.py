@@ -11,6 +11,7 @@ from typing import Any
 
 from streams import logs
 from streams.settings import Settings
+from streams.simulation.commands import add_commands
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
@@ -120,9 +121,17 @@ def _tail(args: argparse.Namespace, settings: Settings) -> int:
 
 def _worker(argv: Sequence[str]) -> int:
     from streams.app import create_app
+    from streams.codecs import default_codec
+    from streams.pipeline import PipelineConfig, attach_stages
 
+    settings = Settings.from_env()
+    codec = default_codec()
+    app = create_app(settings, codec)
+    attach_stages(app, settings, codec, PipelineConfig.from_env(settings.instance))
+    if not app.conf.web_enabled and "--with-web" not in argv:
+        argv = [*argv, "--without-web"]  # Faust's worker binds its web port unless told not to
     sys.argv = ["crowdlog", *argv]  # Faust's own CLI parses "worker ..." from here on
-    create_app().main()
+    app.main()
     return 0
 
 
@@ -166,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.set_defaults(run=_tail)
 
     commands.add_parser("worker", help="run the Faust worker (Faust's own options follow)")
+    add_commands(commands)
     return parser
 
 

@@ -1,0 +1,36 @@
+"""The consensus stage on Faust: HITs and assignments in, acceptances and failures out.
+
+Worker weights come from a ``WorkerView`` kept current from ``workers.quality`` by
+``streams.workers.view.QualityView``; every event of a record also reconsiders its earlier
+decisions against the latest weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+
+from streams.consensus import core
+from streams.consensus.core import ConsensusConfig, WorkerView
+from streams.consensus.state import EntityState
+from streams.events.codec import Codec
+from streams.events.model import Event
+from streams.settings import Settings
+from streams.stage_agent import StageAgent
+from streams.topics import TASKS_ASSIGNMENTS, TASKS_HITS
+
+
+def attach(app: faust.App, settings: Settings, codec: Codec, config: ConsensusConfig,
+           workers: WorkerView) -> StageAgent:
+    def step(key: str, stored: Mapping[str, Any] | None,
+             event: Event) -> tuple[dict[str, Any], list[Event]]:
+        state = EntityState.from_dict(key, stored)
+        outputs: list[Event] = [*core.handle(state, event, workers, config),
+                                *core.reconsider(state, workers, config)]
+        return state.to_dict(), outputs
+
+    return StageAgent(app, settings, codec, name="consensus",
+                      sources=(TASKS_HITS, TASKS_ASSIGNMENTS), step=step,
+                      producer=config.producer)

@@ -1,0 +1,77 @@
+"""The stages of the crowd pipeline, configured from the environment and attached to one app.
+
+Variables (all optional):
+
+``CROWDLOG_CONSENSUS_METHOD``  ``dawid-skene`` (default) or ``quorum``
+``CROWDLOG_QUORUM``            answers a value needs under ``quorum`` (default 8)
+``CROWDLOG_ACCEPT_CONFIDENCE`` posterior the weighted rule needs (default 0.9999)
+``CROWDLOG_ASSIGNMENTS``       workers asked per HIT (default 10)
+``CROWDLOG_GOLD_FILE``         the staff-verified gold set (CSV); no gold HITs without it
+``CROWDLOG_GOLD_RATE``         share of HITs followed by a gold HIT (default 0.05)
+``CROWDLOG_BLOCK_BAR``         accuracy under which a worker is blocked (default 0.6)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import faust
+
+from streams.consensus import agents as consensus_agents
+from streams.consensus.core import ConsensusConfig
+from streams.events.codec import Codec
+from streams.settings import Settings
+from streams.tasks import agents as tasks_agents
+from streams.tasks.core import GoldItem, TaskConfig
+from streams.tasks.gold import gold_labels, load_gold
+from streams.workers import agents as workers_agents
+from streams.workers.grading import GradingConfig
+from streams.workers.quality import QualityConfig
+from streams.workers.view import QualityView
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """The configuration of every crowd stage."""
+
+    tasks: TaskConfig
+    consensus: ConsensusConfig
+    quality: QualityConfig
+    gold: tuple[GoldItem, ...]
+
+    @classmethod
+    def from_env(cls, instance: str) -> PipelineConfig:
+        env = os.environ
+        gold_file = env.get("CROWDLOG_GOLD_FILE")
+        return cls(
+            tasks=TaskConfig(assignments=int(env.get("CROWDLOG_ASSIGNMENTS", "10")),
+                             gold_rate=float(env.get("CROWDLOG_GOLD_RATE", "0.05")),
+                             instance=instance),
+            consensus=ConsensusConfig(
+                method=env.get("CROWDLOG_CONSENSUS_METHOD", "dawid-skene"),
+                required=int(env.get("CROWDLOG_QUORUM", "8")),
+                accept_confidence=float(env.get("CROWDLOG_ACCEPT_CONFIDENCE", "0.9999")),
+                instance=instance),
+            quality=QualityConfig(bar=float(env.get("CROWDLOG_BLOCK_BAR", "0.6")),
+                                  instance=instance),
+            gold=load_gold(Path(gold_file)) if gold_file else (),
+        )
+
+
+def attach_stages(app: faust.App, settings: Settings, codec: Codec,
+                  config: PipelineConfig) -> None:
+    """Register the tasks, consensus and workers agents (and the worker view) on ``app``."""
+    view = QualityView(settings, codec)
+
+    async def start_view() -> None:
+        view.start()
+
+    app.task(start_view)
+    tasks_agents.attach(app, settings, codec, config.tasks, config.gold)
+    consensus_agents.attach(app, settings, codec, config.consensus, view)
+    workers_agents.attach(app, settings, codec,
+                          GradingConfig(gold=gold_labels(config.gold),
+                                        instance=settings.instance),
+                          config.quality)
