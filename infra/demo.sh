@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: the backbone end to end on a real broker. Starts Kafka (left running for you to
+# `make demo`: the pipeline end to end on a real broker. Starts Kafka (left running for you to
 # explore; `make kafka-down` stops it), creates the topics, ingests the sample provider feed,
-# runs the event index sink until the log is drained, and prints what landed in SQL.
+# then runs a simulated world of athletes through the crowd pipeline (Faust stages for tasks,
+# consensus and workers, a simulated crowd answering the HITs), scores it against the world's
+# ground truth, and finally indexes the whole log into SQL and prints what landed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 crowdlog=.venv/bin/crowdlog
@@ -9,6 +11,9 @@ crowdlog=.venv/bin/crowdlog
 eval "$(bash infra/kafka/kafka.sh up)"
 export KAFKA_BOOTSTRAP_SERVERS
 mkdir -p .state
+# Each run gets its own topics and database, so a rerun shows that run alone.
+export CROWDLOG_TOPIC_PREFIX=${CROWDLOG_TOPIC_PREFIX:-demo-$(date +%Y%m%d-%H%M%S).}
+rm -f .state/demo.db
 export CROWDLOG_DATABASE_URL=${CROWDLOG_DATABASE_URL:-sqlite:///.state/demo.db}
 export CROWDLOG_LOG_LEVEL=${CROWDLOG_LOG_LEVEL:-warning}
 
@@ -20,6 +25,25 @@ $crowdlog topics create
 step "ingest examples/providers/acme_athletes.csv (6 bad rows on purpose, see its README)"
 $crowdlog ingest examples/providers/acme_athletes.csv --provider acme
 
+world=.state/demo-world
+athletes=${DEMO_ATHLETES:-2000}
+step "a simulated world of $athletes athletes (5% namesakes, 10% spammers) in $world"
+$crowdlog world generate --athletes "$athletes" --seed 1 --out "$world"
+
+step "crowd pipeline: Faust worker + simulated crowd on the broker"
+export CROWDLOG_GOLD_FILE=$world/gold.csv CROWDLOG_COMMIT_INTERVAL=0.2
+export CROWDLOG_STATE_DIR=.state/demo-faust
+rm -rf "$CROWDLOG_STATE_DIR"
+$crowdlog worker --loglevel warn > .state/demo-worker.log 2>&1 &
+worker=$!
+trap 'kill $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT
+$crowdlog ingest "$world/provider.csv" --provider acme --no-progress
+$crowdlog crowd simulate --world "$world"
+kill "$worker"; wait "$worker" 2>/dev/null || true
+
+step "scored against the world's ground truth (the pipeline never read it)"
+$crowdlog world score "$world"
+
 step "event index sink into $CROWDLOG_DATABASE_URL (stops after 5 idle seconds)"
 $crowdlog sink event-index --idle-timeout 5
 
@@ -27,4 +51,4 @@ step "what landed"
 $crowdlog index summary --latest 8
 
 printf '\nKafka is still running at %s (make kafka-down stops it).\n' "$KAFKA_BOOTSTRAP_SERVERS"
-printf 'Try: %s tail records.received --from-beginning --idle-timeout 3\n' "$crowdlog"
+printf 'Try: CROWDLOG_TOPIC_PREFIX=%s %s tail %sconsensus.results --from-beginning --idle-timeout 3\n' "$CROWDLOG_TOPIC_PREFIX" "$crowdlog" "$CROWDLOG_TOPIC_PREFIX"

@@ -1,0 +1,103 @@
+"""Between the pipeline's events and the simulated crowd's MTurk-shaped calls.
+
+The crowd platform speaks Mechanical Turk (``HitRequest`` in, ``Submission`` out); the pipeline
+speaks events. These functions translate, the same way for the in-process run and the Kafka
+crowd service, so both give the crowd identical requests and the pipeline identical events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from streams.events.ids import new_meta
+from streams.events.model import Event, Producer, Provenance
+from streams.records.core import normalise_row
+from streams.records.models import RecordReceived
+from streams.tasks.core import GoldItem
+from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
+from streams.workers.models import AssignmentReviewed, WorkerBlocked
+from streams.world.crowd import SimulatedCrowd
+from streams.world.model import World
+from streams.world.mturk import HitRequest, Submission
+
+CROWD_STAGE = "crowd"
+CROWD_VERSION = "1.0.0"
+CROWD_SOURCE = "crowd:simulated"
+_INGEST = Producer("records", "1.0.0", "simulation")
+
+
+def provider_records(world: World) -> Iterator[RecordReceived]:
+    """The world's feed as ingest would publish it: valid rows only, duplicates once."""
+    seen: set[str] = set()
+    for row in world.provider_rows:
+        outcome = normalise_row(row.fields, provider=world.config.provider,
+                                received_at=world.config.as_of, producer=_INGEST)
+        if isinstance(outcome, RecordReceived) and outcome.event_id not in seen:
+            seen.add(outcome.event_id)
+            yield outcome
+
+
+def gold_items(world: World) -> tuple[GoldItem, ...]:
+    """The world's gold set with the context a gold HIT shows (name, sport, league, team)."""
+    answers: dict[str, dict[str, str | None]] = {}
+    for gold in world.gold:
+        answers.setdefault(gold.provider_ref, {})[gold.platform] = gold.handle
+    items = []
+    for ref, platforms in answers.items():
+        athlete = world.athlete(ref)
+        values = {"name": athlete.name, "sport": athlete.sport, "league": athlete.league,
+                  "team": athlete.team, "country": athlete.country}
+        context = {key: value for key, value in values.items() if value}
+        items.append(GoldItem(ref, context, platforms))
+    return tuple(items)
+
+
+def hit_request(hit: HitPublished, created_at: datetime | None = None) -> HitRequest:
+    """The MTurk CreateHIT call a ``HitPublished`` stands for, made at ``created_at``."""
+    return HitRequest(
+        hit_id=hit.hit_id, provider_ref=hit.provider_ref, title=hit.title,
+        question=hit.question, context=dict(hit.context), platforms=tuple(hit.platforms),
+        max_assignments=hit.max_assignments, reward_cents=hit.reward_cents,
+        created_at=created_at or hit.meta.occurred_at, lifetime_seconds=hit.lifetime_seconds,
+        gold=hit.gold)
+
+
+def submission_event(submission: Submission, entity_id: str, gold: bool,
+                     instance: str = "simulation") -> AssignmentSubmitted:
+    """An MTurk submitted assignment as the pipeline's ``AssignmentSubmitted``."""
+    submitted_at = submission.submitted_at - timedelta(
+        microseconds=submission.submitted_at.microsecond % 1000)
+    meta = new_meta(
+        event_type=AssignmentSubmitted.schema_name, entity_id=entity_id,
+        occurred_at=submitted_at, producer=Producer(CROWD_STAGE, CROWD_VERSION, instance),
+        provenance=Provenance(CROWD_SOURCE, submission.assignment_id),
+        identity=[submission.hit_id, submission.assignment_id],
+    )
+    return AssignmentSubmitted(
+        meta=meta, hit_id=submission.hit_id, assignment_id=submission.assignment_id,
+        worker_id=submission.worker_id, answers=dict(submission.answers),
+        accepted_at=submission.accepted_at - timedelta(
+            microseconds=submission.accepted_at.microsecond % 1000),
+        submitted_at=submitted_at, gold=gold)
+
+
+def tell_crowd(crowd: SimulatedCrowd, event: Event, now: datetime | None = None) -> None:
+    """What the crowd platform hears from the pipeline (the MTurk API calls).
+
+    ``now`` is the platform's clock when it hears it; a HIT is created then (by default at its
+    event time, which replays the feed's own timeline).
+    """
+    if isinstance(event, HitPublished):
+        crowd.create_hit(hit_request(event, now))
+    elif isinstance(event, HitExtended):
+        crowd.create_additional_assignments(event.hit_id, event.additional_assignments)
+    elif isinstance(event, HitExpired):
+        crowd.expire_hit(event.hit_id, event.meta.occurred_at)
+    elif isinstance(event, WorkerBlocked):
+        crowd.block_worker(event.worker_id, "quality below the bar", event.meta.occurred_at)
+    elif isinstance(event, AssignmentReviewed):
+        if event.status == "Approved":
+            crowd.approve_assignment(event.assignment_id)
+        else:
+            crowd.reject_assignment(event.assignment_id, event.reason)

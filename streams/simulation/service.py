@@ -1,0 +1,145 @@
+"""The simulated crowd as a Kafka service: HITs, blocks and reviews in, assignments out.
+
+It plays the crowd platform against the real pipeline. Simulated time advances in steps of
+``step_seconds``; after each step's submissions are published, the service waits until the
+pipeline has caught up (its consumer group's committed offsets reach the ends of the stage
+topics) and reads what the pipeline said back (expired and extended HITs, blocked workers,
+reviews) before the next step. So the pipeline's reaction time, in simulated time, is one step
+whatever the machine's speed, and a broker run is comparable with the in-process run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from confluent_kafka import Consumer, TopicPartition
+
+from streams.consumer import EventConsumer
+from streams.events.codec import Codec
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.simulation.convert import submission_event, tell_crowd
+from streams.tasks.models import HitPublished
+from streams.topics import (
+    CONSENSUS_RESULTS,
+    RECORDS_RECEIVED,
+    TASKS_ASSIGNMENTS,
+    TASKS_HITS,
+    WORKERS_GRADES,
+    WORKERS_QUALITY,
+    WORKERS_REVIEWS,
+    TopicSpec,
+    full_name,
+)
+from streams.world.crowd import SimulatedCrowd
+from streams.world.model import World
+
+# What the pipeline consumes: caught up means its group has committed to the end of each.
+_PIPELINE_INPUTS = (RECORDS_RECEIVED, TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS,
+                    WORKERS_GRADES)
+_CROWD_INPUTS = (TASKS_HITS, WORKERS_QUALITY, WORKERS_REVIEWS)
+
+
+@dataclass
+class CrowdSummary:
+    """What the service did: submissions published, simulated steps taken."""
+
+    submitted: int = 0
+    steps: int = 0
+    hits: int = 0
+
+
+class PipelineProgress:
+    """How far the pipeline's consumer group has got on the topics it reads."""
+
+    def __init__(self, settings: Settings, group_id: str,
+                 specs: Iterable[TopicSpec] = _PIPELINE_INPUTS) -> None:
+        self._consumer = Consumer({**settings.kafka_config(), "group.id": group_id,
+                                   "enable.auto.commit": False})
+        self._partitions = [TopicPartition(full_name(spec, settings.topic_prefix), p)
+                            for spec in specs for p in range(spec.partitions)]
+
+    def lag(self) -> int:
+        """Messages the group has not committed past, over every partition."""
+        committed = self._consumer.committed(self._partitions, timeout=10)
+        total = 0
+        for tp in committed:
+            _low, high = self._consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            total += max(0, high - max(tp.offset, 0))
+        return total
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipeline_group: str,
+                      step_seconds: float = 30.0, crowd_seed: int = 7,
+                      catch_up_timeout: float = 60.0, poll_interval: float = 0.1,
+                      idle_steps: int = 3) -> CrowdSummary:
+    """Answer the pipeline's HITs until no HIT takes answers and the pipeline is idle."""
+    crowd = SimulatedCrowd(world, seed=crowd_seed)
+    hits: dict[str, HitPublished] = {}
+    summary = CrowdSummary()
+    producer = EventProducer(settings, codec)
+    progress = PipelineProgress(settings, pipeline_group)
+    topics = [full_name(spec, settings.topic_prefix) for spec in _CROWD_INPUTS]
+    idle = 0
+    clock: list[datetime] = []  # the crowd's "now": HITs are created when the crowd hears them
+    # Always from the beginning: a restarted crowd replays the same HITs into the same
+    # deterministic assignments (same ids), which the pipeline drops as duplicates.
+    with EventConsumer(settings, codec, topics, group_id=f"{pipeline_group}-crowd",
+                       start_offsets=lambda partitions: {}) as consumer:
+
+        def listen() -> int:
+            heard = 0
+            for batch in consumer.batches(max_size=5000, poll_timeout=poll_interval,
+                                          idle_timeout=0):
+                for consumed in batch.events:
+                    heard += 1
+                    if isinstance(consumed.event, HitPublished):
+                        hits[consumed.event.hit_id] = consumed.event
+                        if not clock:
+                            clock.append(consumed.event.meta.occurred_at)
+                    tell_crowd(crowd, consumed.event, clock[0] if clock else None)
+            return heard
+
+        while True:
+            heard = _settle(progress, listen, catch_up_timeout, poll_interval)
+            moment = crowd.next_submission_at()
+            if moment is None:
+                idle = 0 if heard else idle + 1
+                if idle >= idle_steps:
+                    break
+                time.sleep(poll_interval)
+                continue
+            idle = 0
+            summary.steps += 1
+            horizon = moment + timedelta(seconds=step_seconds)
+            clock[:] = [horizon]
+            for submission in crowd.advance(horizon):
+                hit = hits[submission.hit_id]
+                producer.send(submission_event(submission, hit.entity_id, hit.gold,
+                                               settings.instance))
+                summary.submitted += 1
+            producer.flush()
+    summary.hits = len(hits)
+    progress.close()
+    return summary
+
+
+def _settle(progress: PipelineProgress, listen: Callable[[], int], timeout: float,
+            poll_interval: float) -> int:
+    """Wait for the pipeline to catch up, hearing what it says meanwhile; events heard."""
+    heard = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        heard += listen()
+        if progress.lag() == 0:
+            heard += listen()
+            if progress.lag() == 0:
+                return heard
+        time.sleep(poll_interval)
+    return heard

@@ -1,0 +1,163 @@
+"""The crowd pipeline on the real broker: Faust stages, simulated crowd, scored against truth.
+
+The worker runs as a real ``crowdlog worker`` process; one test kills it with SIGKILL in the
+middle of the stream and starts another, and checks that no decision is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+
+from streams.codecs import default_codec
+from streams.consensus.models import ConsensusFailed, Decision, HandleAccepted
+from streams.consumer import EventConsumer
+from streams.events.model import Event
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.simulation.convert import provider_records
+from streams.simulation.score import score
+from streams.simulation.service import CrowdSummary, run_crowd_service
+from streams.tasks.models import HitPublished
+from streams.topics import CATALOGUE, CONSENSUS_RESULTS, full_name
+from streams.world.files import write_world
+from streams.world.generate import generate_world
+from streams.world.model import World, WorldConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _worker_env(settings: Settings, state_dir: Path, world_dir: Path,
+                method: str) -> dict[str, str]:
+    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix, "CROWDLOG_STATE_DIR": str(state_dir),
+            "CROWDLOG_GOLD_FILE": str(world_dir / "gold.csv"), "CROWDLOG_COMMIT_INTERVAL": "0.2",
+            "CROWDLOG_CONSENSUS_METHOD": method, "CROWDLOG_LOG_LEVEL": "warning"}
+
+
+@contextmanager
+def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warn"], cwd=ROOT,
+            env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _world(tmp_path: Path, athletes: int) -> tuple[World, Path]:
+    world = generate_world(WorldConfig(athletes=athletes, seed=11, workers=60))
+    directory = tmp_path / "world"
+    write_world(world, directory)
+    return world, directory
+
+
+def _ingest(settings: Settings, world: World) -> int:
+    producer = EventProducer(settings, default_codec())
+    count = 0
+    for record in provider_records(world):
+        producer.send(record)
+        count += 1
+    producer.flush()
+    return count
+
+
+def _read_all(settings: Settings) -> list[Event]:
+    topics = [full_name(spec, settings.topic_prefix) for spec in CATALOGUE]
+    with EventConsumer(settings, default_codec(), topics,
+                       group_id=f"read-{uuid.uuid4().hex}",
+                       config={"enable.auto.commit": "false"}) as consumer:
+        return [c.event for c in consumer.events(idle_timeout=5)]
+
+
+def _crowd(settings: Settings, world: World, summary: list[CrowdSummary]) -> None:
+    summary.append(run_crowd_service(settings, default_codec(), world,
+                                     pipeline_group=f"{settings.topic_prefix}crowdlog",
+                                     step_seconds=60, catch_up_timeout=120))
+
+
+def _check_no_decision_lost_or_duplicated(events: list[Event]) -> list[Decision]:
+    hits = {e.hit_id: e for e in events if isinstance(e, HitPublished) and not e.gold}
+    decisions = [e for e in events if isinstance(e, HandleAccepted | ConsensusFailed)]
+    by_slot: dict[tuple[str, str, int], set[str]] = {}
+    for decision in decisions:
+        slot = (decision.hit_id, decision.platform, decision.revision)
+        by_slot.setdefault(slot, set()).add(decision.event_id)
+    duplicated = {slot: ids for slot, ids in by_slot.items() if len(ids) > 1}
+    assert not duplicated, f"two different decisions for the same field revision: {duplicated}"
+    decided = {(hit_id, platform) for hit_id, platform, _ in by_slot}
+    wanted = {(h.hit_id, p) for h in hits.values() for p in h.platforms}
+    assert wanted - decided == set(), f"fields never decided: {sorted(wanted - decided)[:5]}"
+    return decisions
+
+
+def test_the_world_through_the_broker_is_decided_precisely_and_cheaply(
+        settings: Settings, tmp_path: Path) -> None:
+    world, world_dir = _world(tmp_path, athletes=150)
+    env = _worker_env(settings, tmp_path / "state", world_dir, "dawid-skene")
+    with worker(env, tmp_path / "worker.log"):
+        records = _ingest(settings, world)
+        summary: list[CrowdSummary] = []
+        _crowd(settings, world, summary)
+    events = _read_all(settings)
+    decisions = _check_no_decision_lost_or_duplicated(events)
+    result = score(world, events)
+    assert summary[0].hits >= records * 0.8
+    assert decisions and result.precision >= 0.98, result.lines()
+    assert result.coverage >= 0.9, result.lines()
+    assert result.assignments_per_field < 10, result.lines()
+    assert not [e for e in events if type(e).__name__ == "MessageDeadLettered"]
+
+
+def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
+        settings: Settings, tmp_path: Path) -> None:
+    world, world_dir = _world(tmp_path, athletes=150)
+    env = _worker_env(settings, tmp_path / "state", world_dir, "quorum")
+    log = tmp_path / "worker.log"
+    summary: list[CrowdSummary] = []
+    with worker(env, log) as first:
+        _ingest(settings, world)
+        crowd = threading.Thread(target=_crowd, args=(settings, world, summary))
+        crowd.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not _decided_some(settings):
+            time.sleep(0.5)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    with worker(env, log):
+        crowd.join(540)
+    assert summary, "the crowd did not finish"
+    events = _read_all(settings)
+    _check_no_decision_lost_or_duplicated(events)
+
+
+def _decided_some(settings: Settings) -> bool:
+    consumer = Consumer({**settings.kafka_config(), "group.id": "probe"})
+    try:
+        topic = full_name(CONSENSUS_RESULTS, settings.topic_prefix)
+        total = 0
+        for partition in range(CONSENSUS_RESULTS.partitions):
+            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                        timeout=10)
+            total += high
+        return total >= 50
+    finally:
+        consumer.close()
