@@ -121,7 +121,7 @@ def evaluate_files(
     ----------
     method
         ``dawid-skene`` (:class:`OnlineDawidSkene`: one pass in file order, then
-        ``config.sweeps`` re-decisions with the final worker estimates), ``majority`` (plain
+        :meth:`OnlineDawidSkene.settle`), ``majority`` (plain
         vote) or ``quorum`` (accept at ``required`` equal answers of at most ``max_answers``).
 
     Raises
@@ -158,12 +158,13 @@ def evaluate(
         for answer in answers:
             model.observe(answer.item, answer.worker, answer.label)
             prequential[answer.item] = _label_of(model.decision(answer.item))
-        model.refine()
+        model.settle()
         decided = {item: _label_of(model.decision(item)) for item in model.items()}
         superseded = sum(decided[item] != label for item, label in prequential.items())
         used = len(answers) - repeats
-        description = (f"online, one pass in file order, then {config.sweeps} re-decision "
-                       "sweep(s) with the final worker estimates")
+        description = ("online, one pass in file order, then settled: batch full-confusion EM "
+                       "if the stream's answers favoured it, else "
+                       f"{config.sweeps} re-decision sweep(s)")
     elif method == "majority":
         decided = {item: majority_vote(list(votes.values())) or "" for item, votes in
                    latest.items()}

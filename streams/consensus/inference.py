@@ -91,10 +91,7 @@ def item_posterior(
             row, col = answer_cell(true, given, open_labels=open_labels)
             chance = config.other_handle_chance if col == OTHER_HANDLE else 1.0
             scores[true] += math.log(confusion[row][col] * chance)
-    top = max(scores.values())
-    weights = {label: math.exp(score - top) for label, score in scores.items()}
-    total = sum(weights.values())
-    return {label: value / total for label, value in weights.items()}
+    return _normalised(scores)
 
 
 def map_label(posterior: Mapping[str, float]) -> tuple[str, float] | None:
@@ -158,6 +155,8 @@ class OnlineDawidSkene:
         self._class_counts: dict[str, float] = {}
         self._classes: dict[str, None] = {}
         self._excluded: set[str] = set()
+        self._loss = {"full": 0.0, "coin": 0.0}
+        self._scored = 0
 
     def observe(self, item: str, worker: str, label: str) -> dict[str, float]:
         """Take one answer into account; the item's posterior after the update.
@@ -165,8 +164,10 @@ class OnlineDawidSkene:
         Answers from an excluded worker are ignored.
         """
         if worker not in self._excluded:
-            self._retract(item)
             answers = self._answers.setdefault(item, {})
+            if not self.open_labels and worker not in answers and label in self._classes:
+                self._score(item, worker, label)
+            self._retract(item)
             if worker in answers:
                 self.repeats += 1
             answers[worker] = label
@@ -218,6 +219,46 @@ class OnlineDawidSkene:
                 break
         return [item for item, old in before.items() if _label(self.decision(item)) != old]
 
+    def prefers_full(self) -> bool:
+        """Whether the full reading predicted the stream's answers clearly better (closed regime).
+
+        Every new answer was scored before it was absorbed, under the full and under the
+        one-coin reading of its worker (prequential log-loss): held-out evidence from the
+        stream itself, which penalises a model that fits noise without looking at any truth.
+        """
+        if self.open_labels or not self._scored:
+            return False
+        advantage = (self._loss["coin"] - self._loss["full"]) / self._scored
+        return advantage > self.config.full_model_margin
+
+    def settle(self) -> list[str]:
+        """The final decisions: converge a full Dawid-Skene model or :meth:`refine`.
+
+        When :meth:`prefers_full`, the workers have class-specific biases that the stream
+        confirmed, so ``config.iterations`` batch EM iterations with the full confusions
+        (started from the online posteriors) take every answer into account; otherwise the
+        one-coin-leaning online estimates are only re-applied (:meth:`refine`), since
+        converging them was measured to drift. Returns the items whose decision changed.
+        """
+        if not self.prefers_full():
+            return self.refine()
+        before = {item: _label(self.decision(item)) for item in self.items()}
+        classes = list(self._classes)
+        layout = {label: classes for label in classes}
+        for _ in range(self.config.iterations):
+            shape = CrowdShape(self._crowd, layout, self.config)
+            full = {worker: shape.readings(model)[0] for worker, model in self._workers.items()}
+            log_prior = {label: math.log(weight) for label, weight in self.class_prior().items()}
+            posteriors = {}
+            for item in self.items():
+                scores = dict(log_prior)
+                for worker, given in self._answers[item].items():
+                    for true in classes:
+                        scores[true] += math.log(full[worker][true][given])
+                posteriors[item] = _normalised(scores)
+            self._rebuild(posteriors)
+        return [item for item, old in before.items() if _label(self.decision(item)) != old]
+
     def exclude_worker(self, worker: str) -> None:
         """Block a worker: their answers stop counting, now and for every later answer."""
         if worker in self._excluded:
@@ -240,6 +281,27 @@ class OnlineDawidSkene:
             HANDLE: None, NOT_FOUND: None}
         strength = self.config.class_strength
         return {key: max(self._class_counts.get(key, 0.0), 0.0) + strength for key in keys}
+
+    def _score(self, item: str, worker: str, label: str) -> None:
+        """Add the log-loss of predicting ``label`` from the item's posterior before it."""
+        classes = list(self._classes)
+        belief = self._posteriors.get(item) or _normalised(
+            {key: math.log(value) for key, value in self.class_prior().items()})
+        shape = CrowdShape(self._crowd, {true: classes for true in classes}, self.config)
+        full, coin, _ = shape.readings(self._workers.get(worker) or WorkerModel(False))
+        for name, reading in (("full", full), ("coin", coin)):
+            chance = sum(belief.get(true, 0.0) * reading[true][label] for true in classes)
+            self._loss[name] -= math.log(chance)
+        self._scored += 1
+
+    def _rebuild(self, posteriors: dict[str, dict[str, float]]) -> None:
+        """Replace every posterior and recount the workers, crowd and classes from them."""
+        self._workers = {worker: WorkerModel(self.open_labels) for worker in self._workers}
+        self._crowd = WorkerModel(self.open_labels)
+        self._class_counts = {}
+        self._posteriors = posteriors
+        for item, posterior in posteriors.items():
+            self._contribute(item, posterior, 1.0)
 
     def _retract(self, item: str) -> None:
         posterior = self._posteriors.pop(item, None)
@@ -266,6 +328,14 @@ class OnlineDawidSkene:
         for label, belief in posterior.items():
             key = label_type(label, open_labels=self.open_labels)
             self._class_counts[key] = self._class_counts.get(key, 0.0) + weight * belief
+
+
+def _normalised(scores: Mapping[str, float]) -> dict[str, float]:
+    """Probabilities from log-scores."""
+    top = max(scores.values())
+    weights = {label: math.exp(score - top) for label, score in scores.items()}
+    total = sum(weights.values())
+    return {label: value / total for label, value in weights.items()}
 
 
 def _label(decision: tuple[str, float] | None) -> str | None:

@@ -245,3 +245,18 @@ def test_a_settled_quorum_never_changes(labels: list[str], required: int, max_an
         later = quorum_outcome(labels + more, required=required, max_answers=max_answers)
         assert (later.status, later.label, later.used) == (first.status, first.label,
                                                            first.used)
+
+
+def test_settle_converges_the_full_model_only_when_the_stream_favours_it() -> None:
+    # w4 always answers "a": a class bias that only the full reading predicts
+    model = OnlineDawidSkene()
+    for index in range(40):
+        truth = CLASSES[index % 2]
+        for worker in ("w1", "w2", "w3", "w4"):
+            model.observe(f"i{index}", worker, "a" if worker == "w4" else truth)
+    assert model.prefers_full()
+    assert isinstance(model.settle(), list)
+    assert all(math.isclose(sum(model.posterior(item).values()), 1.0) for item in model.items())
+    open_model = OnlineDawidSkene(open_labels=True)
+    open_model.observe("i1", "w1", "kingjames")
+    assert not open_model.prefers_full()
