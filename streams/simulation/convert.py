@@ -17,9 +17,8 @@ from streams.records.models import RecordReceived
 from streams.tasks.core import GoldItem
 from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
 from streams.workers.models import AssignmentReviewed, WorkerBlocked
-from streams.world.crowd import SimulatedCrowd
 from streams.world.model import World
-from streams.world.mturk import HitRequest, Submission
+from streams.world.mturk import CrowdPlatform, HitRequest, Submission
 
 CROWD_STAGE = "crowd"
 CROWD_VERSION = "1.0.0"
@@ -82,7 +81,7 @@ def submission_event(submission: Submission, entity_id: str, gold: bool,
         submitted_at=submitted_at, gold=gold)
 
 
-def tell_crowd(crowd: SimulatedCrowd, event: Event, now: datetime | None = None) -> None:
+def tell_crowd(crowd: CrowdPlatform, event: Event, now: datetime | None = None) -> None:
     """What the crowd platform hears from the pipeline (the MTurk API calls).
 
     ``now`` is the platform's clock when it hears it; a HIT is created then (by default at its

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +58,29 @@ class CrowdStats:
     blocked_workers: int
     paid_cents: int
     submitted_by_kind: Mapping[str, int]
+
+
+class CrowdPlatform(Protocol):
+    """A crowd platform as the pipeline drives it: Mechanical Turk's operations and names.
+
+    ``streams.world.crowd.SimulatedCrowd`` is the first implementation; a client for the real
+    Mechanical Turk API (CreateHIT, CreateAdditionalAssignmentsForHIT, UpdateExpirationForHIT,
+    ApproveAssignment, RejectAssignment, CreateWorkerBlock, ListAssignmentsForHIT) fits behind the
+    same methods, with ``advance`` polling for submissions up to a time.
+    """
+
+    def create_hit(self, hit: HitRequest) -> None: ...
+
+    def create_additional_assignments(self, hit_id: str, number: int) -> None: ...
+
+    def expire_hit(self, hit_id: str, at: datetime) -> None: ...
+
+    def approve_assignment(self, assignment_id: str) -> None: ...
+
+    def reject_assignment(self, assignment_id: str, reason: str) -> None: ...
+
+    def block_worker(self, worker_id: str, reason: str, at: datetime) -> None: ...
+
+    def advance(self, until: datetime) -> list[Submission]: ...
+
+    def next_submission_at(self) -> datetime | None: ...
