@@ -22,9 +22,6 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "topics on $KAFKA_BOOTSTRAP_SERVERS"
 $crowdlog topics create
 
-step "ingest examples/providers/acme_athletes.csv (6 bad rows on purpose, see its README)"
-$crowdlog ingest examples/providers/acme_athletes.csv --provider acme
-
 world=.state/demo-world
 athletes=${DEMO_ATHLETES:-2000}
 step "a simulated world of $athletes athletes (5% namesakes, 10% spammers) in $world"
@@ -43,6 +40,9 @@ kill "$worker"; wait "$worker" 2>/dev/null || true
 
 step "scored against the world's ground truth (the pipeline never read it)"
 $crowdlog world score "$world"
+
+step "ingest examples/providers/acme_athletes.csv (6 bad rows on purpose, see its README)"
+$crowdlog ingest examples/providers/acme_athletes.csv --provider acme-sample
 
 step "event index sink into $CROWDLOG_DATABASE_URL (stops after 5 idle seconds)"
 $crowdlog sink event-index --idle-timeout 5

@@ -92,7 +92,9 @@ def crowd_simulate(args: argparse.Namespace, settings: Settings) -> int:
                                 pipeline_group=f"{settings.topic_prefix}crowdlog",
                                 step_seconds=args.step_seconds)
     print(f"crowd: {summary.submitted} assignments for {summary.hits} HITs in "
-          f"{summary.steps} steps of {args.step_seconds:g} simulated seconds")
+          f"{summary.steps} steps of {args.step_seconds:g} simulated seconds"
+          + (f"; {summary.unanswerable} HITs about athletes outside the world left unanswered"
+             if summary.unanswerable else ""))
     return 0
 
 
@@ -134,7 +136,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     crowd_actions = crowd.add_subparsers(dest="action", required=True)
     service = crowd_actions.add_parser("simulate", help="answer the pipeline's HITs")
     service.add_argument("--world", required=True)
-    service.add_argument("--step-seconds", type=float, default=30.0,
+    service.add_argument("--step-seconds", type=float, default=10.0,
                          help="simulated seconds between the pipeline's chances to react")
     service.set_defaults(run=crowd_simulate)
 

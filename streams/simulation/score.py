@@ -18,6 +18,7 @@ from streams.events.model import Event
 from streams.tasks.models import AssignmentSubmitted, HitPublished
 from streams.workers.models import AssignmentReviewed, WorkerBlocked
 from streams.world.model import World
+from streams.world.truth import true_answer
 
 
 @dataclass
@@ -119,7 +120,7 @@ def score(world: World, events: Iterable[Event]) -> Score:
         if not isinstance(decision, HandleAccepted):
             result.failed += 1
             continue
-        truth = world.athlete(hits[hit_id].provider_ref).handles.get(platform) or NOT_FOUND
+        truth = true_answer(world, hits[hit_id].provider_ref, platform)
         given = decision.handle or NOT_FOUND
         result.accepted += 1
         result.correct += given == truth

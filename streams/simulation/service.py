@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
+from streams.events.model import Event
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.simulation.convert import submission_event, tell_crowd
@@ -50,6 +51,7 @@ class CrowdSummary:
     submitted: int = 0
     steps: int = 0
     hits: int = 0
+    unanswerable: int = 0  # HITs about records the simulated world does not know
 
 
 class PipelineProgress:
@@ -76,7 +78,7 @@ class PipelineProgress:
 
 
 def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipeline_group: str,
-                      step_seconds: float = 30.0, crowd_seed: int = 7,
+                      step_seconds: float = 10.0, crowd_seed: int = 7,
                       catch_up_timeout: float = 60.0, poll_interval: float = 0.1,
                       idle_steps: int = 3) -> CrowdSummary:
     """Answer the pipeline's HITs until no HIT takes answers and the pipeline is idle."""
@@ -99,6 +101,9 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
                                           idle_timeout=0):
                 for consumed in batch.events:
                     heard += 1
+                    if not _answerable(world, consumed.event):
+                        summary.unanswerable += 1
+                        continue
                     if isinstance(consumed.event, HitPublished):
                         hits[consumed.event.hit_id] = consumed.event
                         if not clock:
@@ -128,6 +133,17 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
     summary.hits = len(hits)
     progress.close()
     return summary
+
+
+def _answerable(world: World, event: Event) -> bool:
+    """The simulated crowd can only answer for athletes of its own world."""
+    if not isinstance(event, HitPublished):
+        return True
+    try:
+        world.athlete(event.provider_ref)
+    except KeyError:
+        return False
+    return True
 
 
 def _settle(progress: PipelineProgress, listen: Callable[[], int], timeout: float,
