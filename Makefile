@@ -35,8 +35,10 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: install ## throughput of the crowdlog producer/consumer and codec against raw confluent-kafka
+bench: install ## throughput vs raw confluent-kafka; consensus accuracy vs batch methods; crowd cost
 	$(WITH_KAFKA) $(PY) -m benchmarks.throughput
+	$(PY) -m benchmarks.crowd_accuracy
+	$(PY) -m benchmarks.crowd_pipeline
 
 kafka-up: ## start the local broker (assembled from Maven Central on first use)
 	bash infra/kafka/kafka.sh up
