@@ -10,7 +10,8 @@ For every ``<name>_label.csv`` / ``<name>_truth.csv`` pair in the data directory
   the data directory's README table are shown instead;
 * our plain majority vote and the online Dawid-Skene model, which reads each answer once in
   file order: "at the time" scores each item's decision right after its last answer,
-  "final" after re-deciding every item with the final worker estimates;
+  "final" after settling (:meth:`OnlineDawidSkene.settle`: the final worker estimates,
+  blended with a time-local model that reads each answer with its worker's skill then);
 * whether ours matches or beats the best batch method. The best batch number is the best of
   the README reference and, when Crowd-Kit ran, of the live runs; accuracies are compared
   at the README's four decimals.

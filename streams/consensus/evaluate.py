@@ -164,7 +164,8 @@ def evaluate(
         used = len(answers) - repeats
         description = ("online, one pass in file order, then settled: batch full-confusion EM "
                        "if the stream's answers favoured it, else "
-                       f"{config.sweeps} re-decision sweep(s)")
+                       f"{config.sweeps} re-decision sweep(s), blended with a time-local "
+                       f"model (memory {config.memory:g} answers per worker)")
     elif method == "majority":
         decided = {item: majority_vote(list(votes.values())) or "" for item, votes in
                    latest.items()}

@@ -22,7 +22,11 @@ from streams.consensus.confusion import (
     WorkerModel,
     answer_cell,
     label_type,
+    normalised,
 )
+from streams.consensus.drift import local_posteriors
+
+_FLOOR = 1e-300
 
 __all__ = [
     "DEFAULT",
@@ -91,7 +95,7 @@ def item_posterior(
             row, col = answer_cell(true, given, open_labels=open_labels)
             chance = config.other_handle_chance if col == OTHER_HANDLE else 1.0
             scores[true] += math.log(confusion[row][col] * chance)
-    return _normalised(scores)
+    return normalised(scores)
 
 
 def map_label(posterior: Mapping[str, float]) -> tuple[str, float] | None:
@@ -149,6 +153,7 @@ class OnlineDawidSkene:
         self.open_labels = open_labels
         self.repeats = 0
         self._answers: dict[str, dict[str, str]] = {}
+        self._arrivals: dict[tuple[str, str], None] = {}
         self._posteriors: dict[str, dict[str, float]] = {}
         self._workers: dict[str, WorkerModel] = {}
         self._crowd = WorkerModel(open_labels)
@@ -173,6 +178,8 @@ class OnlineDawidSkene:
             answers[worker] = label
             if not self.open_labels:
                 self._classes.setdefault(label, None)
+                self._arrivals.pop((item, worker), None)
+                self._arrivals[item, worker] = None
             self._infer(item)
         return self.posterior(item)
 
@@ -232,17 +239,34 @@ class OnlineDawidSkene:
         return advantage > self.config.full_model_margin
 
     def settle(self) -> list[str]:
-        """The final decisions: converge a full Dawid-Skene model or :meth:`refine`.
+        """The final decisions: a settled model blended with a time-local one (closed regime).
 
         When :meth:`prefers_full`, the workers have class-specific biases that the stream
         confirmed, so ``config.iterations`` batch EM iterations with the full confusions
         (started from the online posteriors) take every answer into account; otherwise the
         one-coin-leaning online estimates are only re-applied (:meth:`refine`), since
-        converging them was measured to drift. Returns the items whose decision changed.
+        converging them was measured to drift. In the closed regime each posterior is then
+        blended (geometric mean) with a time-local model (:mod:`streams.consensus.drift`)
+        started from the posteriors before settling: settled estimates pool a worker's whole
+        history, which misleads when workers change over the stream, while the decisions
+        taken at the time knew only the past. Returns the items whose decision changed.
         """
-        if not self.prefers_full():
-            return self.refine()
         before = {item: _label(self.decision(item)) for item in self.items()}
+        start = {item: dict(posterior) for item, posterior in self._posteriors.items()}
+        if self.prefers_full():
+            self._converge()
+        else:
+            self.refine()
+        if not self.open_labels and self._arrivals:
+            arrivals = [(item, worker, self._answers[item][worker])
+                        for item, worker in self._arrivals]
+            local = local_posteriors(arrivals, start, list(self._classes), self.config)
+            self._rebuild({item: _geometric_mean(posterior, local[item])
+                           for item, posterior in self._posteriors.items()})
+        return [item for item, old in before.items() if _label(self.decision(item)) != old]
+
+    def _converge(self) -> None:
+        """``config.iterations`` batch EM iterations with every worker's full confusion."""
         classes = list(self._classes)
         layout = {label: classes for label in classes}
         for _ in range(self.config.iterations):
@@ -255,9 +279,8 @@ class OnlineDawidSkene:
                 for worker, given in self._answers[item].items():
                     for true in classes:
                         scores[true] += math.log(full[worker][true][given])
-                posteriors[item] = _normalised(scores)
+                posteriors[item] = normalised(scores)
             self._rebuild(posteriors)
-        return [item for item, old in before.items() if _label(self.decision(item)) != old]
 
     def exclude_worker(self, worker: str) -> None:
         """Block a worker: their answers stop counting, now and for every later answer."""
@@ -268,6 +291,7 @@ class OnlineDawidSkene:
             if worker in answers:
                 self._retract(item)
                 del answers[worker]
+                self._arrivals.pop((item, worker), None)
                 self._infer(item)
 
     def worker(self, worker: str) -> WorkerModel:
@@ -285,7 +309,7 @@ class OnlineDawidSkene:
     def _score(self, item: str, worker: str, label: str) -> None:
         """Add the log-loss of predicting ``label`` from the item's posterior before it."""
         classes = list(self._classes)
-        belief = self._posteriors.get(item) or _normalised(
+        belief = self._posteriors.get(item) or normalised(
             {key: math.log(value) for key, value in self.class_prior().items()})
         shape = CrowdShape(self._crowd, {true: classes for true in classes}, self.config)
         full, coin, _ = shape.readings(self._workers.get(worker) or WorkerModel(False))
@@ -330,12 +354,15 @@ class OnlineDawidSkene:
             self._class_counts[key] = self._class_counts.get(key, 0.0) + weight * belief
 
 
-def _normalised(scores: Mapping[str, float]) -> dict[str, float]:
-    """Probabilities from log-scores."""
-    top = max(scores.values())
-    weights = {label: math.exp(score - top) for label, score in scores.items()}
-    total = sum(weights.values())
-    return {label: value / total for label, value in weights.items()}
+def _geometric_mean(first: Mapping[str, float], second: Mapping[str, float]) -> dict[str, float]:
+    """The normalised geometric mean of two posteriors over the same candidates.
+
+    Probabilities that underflowed to zero are floored so that the other posterior can
+    still speak for the label.
+    """
+    return normalised({label: 0.5 * (math.log(max(first[label], _FLOOR))
+                                     + math.log(max(second[label], _FLOOR)))
+                       for label in first})
 
 
 def _label(decision: tuple[str, float] | None) -> str | None:

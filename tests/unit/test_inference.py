@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.consensus.drift import local_posteriors, nearby_counts
 from streams.consensus.inference import (
     NOT_FOUND,
     InferenceConfig,
@@ -260,3 +261,29 @@ def test_settle_converges_the_full_model_only_when_the_stream_favours_it() -> No
     open_model = OnlineDawidSkene(open_labels=True)
     open_model.observe("i1", "w1", "kingjames")
     assert not open_model.prefers_full()
+
+
+def test_nearby_counts_leave_the_answer_out_and_decay_with_distance() -> None:
+    posteriors = {"i1": {"a": 1.0}, "i2": {"a": 1.0}, "i3": {"b": 1.0}}
+    counts = nearby_counts([("i1", "a"), ("i2", "a"), ("i3", "b")], posteriors, 0.5)
+    assert counts[0] == {"a": {"a": 0.5}, "b": {"b": 0.25}}
+    assert counts[1] == {"a": {"a": 0.5}, "b": {"b": 0.5}}
+
+
+def test_time_local_model_reads_a_worker_by_their_skill_at_the_time() -> None:
+    # w is right on their first 20 answers and always wrong on the last 20; the probes are
+    # answered by w and, the other way, by a stranger: early w is trusted, late w is not
+    arrivals = [("early", "w", "a"), ("early", "stranger", "b")]
+    start = {"early": {"a": 0.5, "b": 0.5}, "late": {"a": 0.5, "b": 0.5}}
+    for index in range(40):
+        truth, wrong = ("a", "b") if index % 2 else ("b", "a")
+        item = f"i{index}"
+        start[item] = {truth: 1.0, wrong: 0.0}
+        arrivals += [(item, "x1", truth), (item, "x2", truth),
+                     (item, "w", truth if index < 20 else wrong)]
+    arrivals += [("late", "w", "a"), ("late", "stranger", "b")]
+    config = InferenceConfig(memory=5.0)
+    local = local_posteriors(arrivals, start, ["a", "b"], config)
+    assert local["early"]["a"] > 0.7
+    assert local["late"]["b"] > 0.7
+    assert all(math.isclose(sum(p.values()), 1.0) for p in local.values())
