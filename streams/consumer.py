@@ -203,6 +203,22 @@ class EventConsumer:
             if exc.args[0].code() != KafkaError._STATE:
                 raise
 
+    def lag(self) -> int:
+        """Messages on the assigned partitions not yet fetched (0 before any assignment).
+
+        The high watermarks are the ones the fetches keep bringing back (``cached``): asking the
+        broker queues behind this consumer's own long-polling fetches, about half a second per
+        partition.
+        """
+        assigned = self._consumer.assignment()
+        if not assigned:
+            return 0
+        total = 0
+        for tp in self._consumer.position(assigned):
+            low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            total += max(0, high - (tp.offset if tp.offset >= 0 else low))
+        return total
+
     def commit(self) -> None:
         """Commit the stored offsets now (auto-commit also does so periodically)."""
         self._store_handled()

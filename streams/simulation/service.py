@@ -80,7 +80,7 @@ class PipelineProgress:
 def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipeline_group: str,
                       step_seconds: float = 10.0, crowd_seed: int = 7,
                       catch_up_timeout: float = 60.0, poll_interval: float = 0.1,
-                      idle_steps: int = 3) -> CrowdSummary:
+                      grace: float = 0.3, idle_steps: int = 3) -> CrowdSummary:
     """Answer the pipeline's HITs until no HIT takes answers and the pipeline is idle."""
     crowd = SimulatedCrowd(world, seed=crowd_seed)
     hits: dict[str, HitPublished] = {}
@@ -112,7 +112,8 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
             return heard
 
         while True:
-            heard = _settle(progress, listen, catch_up_timeout, poll_interval)
+            heard = _settle(progress, consumer, listen, timeout=catch_up_timeout,
+                            poll_interval=poll_interval, grace=grace)
             moment = crowd.next_submission_at()
             if moment is None:
                 idle = 0 if heard else idle + 1
@@ -146,16 +147,22 @@ def _answerable(world: World, event: Event) -> bool:
     return True
 
 
-def _settle(progress: PipelineProgress, listen: Callable[[], int], timeout: float,
-            poll_interval: float) -> int:
-    """Wait for the pipeline to catch up, hearing what it says meanwhile; events heard."""
+def _settle(progress: PipelineProgress, consumer: EventConsumer, listen: Callable[[], int], *,
+            timeout: float, poll_interval: float, grace: float) -> int:
+    """Wait for the pipeline to catch up and hear everything it said; events heard.
+
+    Caught up: the pipeline's group has committed to the end of its inputs and this service has
+    read to the end of its own. ``grace`` then lets the stages' in-process views (the worker
+    quality consensus reads) take in the last quality events before the check is repeated.
+    """
     heard = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         heard += listen()
-        if progress.lag() == 0:
+        if progress.lag() == 0 and consumer.lag() == 0:
+            time.sleep(grace)
             heard += listen()
-            if progress.lag() == 0:
+            if progress.lag() == 0 and consumer.lag() == 0:
                 return heard
         time.sleep(poll_interval)
     return heard
