@@ -40,6 +40,8 @@ class Score:
     blocked: Counter[str] = field(default_factory=Counter)
     workers: Counter[str] = field(default_factory=Counter)
     answers_before_block: dict[str, list[int]] = field(default_factory=dict)
+    assignments_by_worker: Counter[str] = field(default_factory=Counter)
+    blocked_workers: set[str] = field(default_factory=set)
     wrong: list[str] = field(default_factory=list)
 
     @property
@@ -108,8 +110,10 @@ def score(world: World, events: Iterable[Event]) -> Score:
             result.paid_cents += event.reward_cents
         elif isinstance(event, WorkerBlocked):
             blocked_at.setdefault(event.worker_id, event.meta.occurred_at)
-    for worker_id in answered:
+    for worker_id, moments in answered.items():
         result.workers[world.worker(worker_id).kind] += 1
+        result.assignments_by_worker[worker_id] = len(moments)
+    result.blocked_workers = set(blocked_at)
     for worker_id, at in blocked_at.items():
         kind = world.worker(worker_id).kind
         result.blocked[kind] += 1
