@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from streams.codecs import default_codec
 from streams.consensus.core import ConsensusConfig
-from streams.consensus.models import ConsensusFailed, Decision, HandleAccepted
+from streams.consensus.models import Decision
 from streams.consumer import EventConsumer
 from streams.events.deadletter import MessageDeadLettered
 from streams.events.model import Event
@@ -32,7 +32,7 @@ from streams.simulation.local import run_local
 from streams.simulation.score import score
 from streams.simulation.service import CrowdSummary, run_crowd_service
 from streams.tasks.models import HitPublished
-from streams.topics import CATALOGUE, CONSENSUS_RESULTS, full_name
+from streams.topics import CATALOGUE, CONSENSUS_RESULTS, TASKS_ASSIGNMENTS, full_name
 from streams.world.files import write_world
 from streams.world.generate import generate_world
 from streams.world.model import World, WorldConfig
@@ -99,7 +99,7 @@ def _crowd(settings: Settings, world: World, summary: list[CrowdSummary]) -> Non
 
 def _check_no_decision_lost_or_duplicated(events: list[Event]) -> list[Decision]:
     hits = {e.hit_id: e for e in events if isinstance(e, HitPublished) and not e.gold}
-    decisions = [e for e in events if isinstance(e, HandleAccepted | ConsensusFailed)]
+    decisions: list[Decision] = [e for e in events if isinstance(e, Decision)]
     by_slot: dict[tuple[str, str, int], set[str]] = {}
     for decision in decisions:
         slot = (decision.hit_id, decision.platform, decision.revision)
@@ -143,11 +143,17 @@ def test_a_2000_athlete_world_through_the_broker_is_precise_and_cheap(
 
 def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
         settings: Settings, tmp_path: Path) -> None:
+    """Also: a poison message on a stage's input is dead-lettered and the stages go on."""
     world, world_dir = _world(tmp_path, athletes=150)
     env = _worker_env(settings, tmp_path / "state", world_dir, "quorum")
     log = tmp_path / "worker.log"
     summary: list[CrowdSummary] = []
+    poison = b"\xc3\x01 not an event"
     with worker(env, log) as first:
+        raw = EventProducer(settings, default_codec())
+        raw.send_encoded("acme:poison", poison,
+                         full_name(TASKS_ASSIGNMENTS, settings.topic_prefix))
+        raw.flush()
         _ingest(settings, world)
         crowd = threading.Thread(target=_crowd, args=(settings, world, summary))
         crowd.start()
@@ -161,6 +167,9 @@ def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
     assert summary, "the crowd did not finish"
     events = _read_all(settings)
     _check_no_decision_lost_or_duplicated(events)
+    letters = [e for e in events if isinstance(e, MessageDeadLettered)]
+    assert letters and {e.original_value for e in letters} == {poison}
+    assert {e.error for e in letters} == {"unknown_fingerprint"}
 
 
 def _decided_some(settings: Settings) -> bool:
