@@ -79,9 +79,14 @@ class PipelineProgress:
 
 def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipeline_group: str,
                       step_seconds: float = 10.0, crowd_seed: int = 7,
-                      catch_up_timeout: float = 60.0, poll_interval: float = 0.1,
+                      catch_up_timeout: float = 600.0, poll_interval: float = 0.1,
                       grace: float = 0.3, idle_steps: int = 3) -> CrowdSummary:
-    """Answer the pipeline's HITs until no HIT takes answers and the pipeline is idle."""
+    """Answer the pipeline's HITs until no HIT takes answers and the pipeline is idle.
+
+    ``catch_up_timeout`` only guards against a pipeline that stopped: moving on before the
+    stages have reacted would make the crowd outrun early stopping and blocking, so the run's
+    figures would depend on the machine's speed.
+    """
     crowd = SimulatedCrowd(world, seed=crowd_seed)
     hits: dict[str, HitPublished] = {}
     summary = CrowdSummary()

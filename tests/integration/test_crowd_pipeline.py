@@ -93,8 +93,7 @@ def _read_all(settings: Settings) -> list[Event]:
 
 def _crowd(settings: Settings, world: World, summary: list[CrowdSummary]) -> None:
     summary.append(run_crowd_service(settings, default_codec(), world,
-                                     pipeline_group=f"{settings.topic_prefix}crowdlog",
-                                     catch_up_timeout=120))
+                                     pipeline_group=f"{settings.topic_prefix}crowdlog"))
 
 
 def _check_no_decision_lost_or_duplicated(events: list[Event]) -> list[Decision]:
