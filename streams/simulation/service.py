@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
@@ -42,6 +42,9 @@ from streams.world.model import World
 _PIPELINE_INPUTS = (RECORDS_RECEIVED, TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS,
                     WORKERS_GRADES)
 _CROWD_INPUTS = (TASKS_HITS, WORKERS_QUALITY, WORKERS_REVIEWS)
+_TRANSIENT = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+              KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError._TIMED_OUT,
+              KafkaError._TRANSPORT}
 
 
 @dataclass
@@ -65,8 +68,18 @@ class PipelineProgress:
                             for spec in specs for p in range(spec.partitions)]
 
     def lag(self) -> int:
-        """Messages the group has not committed past, over every partition."""
-        committed = self._consumer.committed(self._partitions, timeout=10)
+        """Messages the group has not committed past, over every partition.
+
+        While the group's coordinator is moving or loading (a fresh broker, a rebalance) the
+        answer is unknown, which counts as not caught up: one message behind.
+        """
+        try:
+            committed = self._consumer.committed(self._partitions, timeout=10)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, KafkaError) and error.code() in _TRANSIENT:
+                return 1
+            raise
         total = 0
         for tp in committed:
             _low, high = self._consumer.get_watermark_offsets(tp, timeout=10, cached=False)
