@@ -10,6 +10,7 @@ whatever the machine's speed, and a broker run is comparable with the in-process
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class CrowdSummary:
     steps: int = 0
     hits: int = 0
     unanswerable: int = 0  # HITs about records the simulated world does not know
+    finished: bool = False  # the crowd ran dry and the pipeline went idle (not stopped early)
 
 
 class PipelineProgress:
@@ -93,8 +95,12 @@ class PipelineProgress:
 def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipeline_group: str,
                       step_seconds: float = 10.0, crowd_seed: int = 7,
                       catch_up_timeout: float = 600.0, poll_interval: float = 0.1,
-                      grace: float = 0.3, idle_steps: int = 3) -> CrowdSummary:
+                      grace: float = 0.3, idle_steps: int = 3,
+                      stop: threading.Event | None = None) -> CrowdSummary:
     """Answer the pipeline's HITs until no HIT takes answers and the pipeline is idle.
+
+    ``stop`` ends the run early (the summary then says how far it got), so a caller that gives
+    up on the pipeline never leaves the service running behind it.
 
     ``catch_up_timeout`` only guards against a pipeline that stopped: moving on before the
     stages have reacted would make the crowd outrun early stopping and blocking, so the run's
@@ -129,13 +135,15 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
                     tell_crowd(crowd, consumed.event, clock[0] if clock else None)
             return heard
 
-        while True:
+        stop = stop or threading.Event()
+        while not stop.is_set():
             heard = _settle(progress, consumer, listen, timeout=catch_up_timeout,
-                            poll_interval=poll_interval, grace=grace)
+                            poll_interval=poll_interval, grace=grace, stop=stop)
             moment = crowd.next_submission_at()
             if moment is None:
                 idle = 0 if heard else idle + 1
                 if idle >= idle_steps:
+                    summary.finished = True
                     break
                 time.sleep(poll_interval)
                 continue
@@ -166,7 +174,7 @@ def _answerable(world: World, event: Event) -> bool:
 
 
 def _settle(progress: PipelineProgress, consumer: EventConsumer, listen: Callable[[], int], *,
-            timeout: float, poll_interval: float, grace: float) -> int:
+            timeout: float, poll_interval: float, grace: float, stop: threading.Event) -> int:
     """Wait for the pipeline to catch up and hear everything it said; events heard.
 
     Caught up: the pipeline's group has committed to the end of its inputs and this service has
@@ -175,7 +183,7 @@ def _settle(progress: PipelineProgress, consumer: EventConsumer, listen: Callabl
     """
     heard = 0
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         heard += listen()
         if progress.lag() == 0 and consumer.lag() == 0:
             time.sleep(grace)

@@ -30,7 +30,7 @@ from streams.settings import Settings
 from streams.simulation.convert import provider_records
 from streams.simulation.local import run_local
 from streams.simulation.score import score
-from streams.simulation.service import CrowdSummary, run_crowd_service
+from streams.simulation.service import CrowdSummary, PipelineProgress, run_crowd_service
 from streams.tasks.models import HitPublished
 from streams.topics import CATALOGUE, CONSENSUS_RESULTS, TASKS_ASSIGNMENTS, full_name
 from streams.world.files import write_world
@@ -45,7 +45,9 @@ def _worker_env(settings: Settings, state_dir: Path, world_dir: Path,
     return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
             "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix, "CROWDLOG_STATE_DIR": str(state_dir),
             "CROWDLOG_GOLD_FILE": str(world_dir / "gold.csv"), "CROWDLOG_COMMIT_INTERVAL": "0.2",
-            "CROWDLOG_CONSENSUS_METHOD": method, "CROWDLOG_LOG_LEVEL": "warning"}
+            "CROWDLOG_CONSENSUS_METHOD": method, "CROWDLOG_LOG_LEVEL": "warning",
+            # Faust's own setting: a killed worker's partitions move after 15 s, not 60.
+            "BROKER_SESSION_TIMEOUT": "15"}
 
 
 @contextmanager
@@ -91,11 +93,6 @@ def _read_all(settings: Settings) -> list[Event]:
         return [c.event for c in consumer.events(idle_timeout=5)]
 
 
-def _crowd(settings: Settings, world: World, summary: list[CrowdSummary]) -> None:
-    summary.append(run_crowd_service(settings, default_codec(), world,
-                                     pipeline_group=f"{settings.topic_prefix}crowdlog"))
-
-
 def _check_no_decision_lost_or_duplicated(events: list[Event]) -> list[Decision]:
     hits = {e.hit_id: e for e in events if isinstance(e, HitPublished) and not e.gold}
     decisions: list[Decision] = [e for e in events if isinstance(e, Decision)]
@@ -118,17 +115,20 @@ def test_a_2000_athlete_world_through_the_broker_is_precise_and_cheap(
     world_dir = tmp_path / "world"
     write_world(world, world_dir)
     env = _worker_env(settings, tmp_path / "state", world_dir, "dawid-skene")
-    with worker(env, tmp_path / "worker.log"):
+    log = tmp_path / "worker.log"
+    with worker(env, log):
         records = _ingest(settings, world)
-        summary: list[CrowdSummary] = []
-        _crowd(settings, world, summary)
+        with crowd_running(settings, world) as crowd:
+            crowd.join(900)
+        summary = crowd.summary
+        assert summary is not None and summary.finished, _diagnosis(settings, log)
     events = _read_all(settings)
     _check_no_decision_lost_or_duplicated(events)
     result = score(world, events)
     collect_all = score(world, run_local(
         world, consensus_config=ConsensusConfig(early_stop=False)).events)
     report = "\n".join([*result.lines(), "collect all:", *collect_all.lines()])
-    assert summary[0].hits >= records, report
+    assert summary.hits >= records, report
     assert result.precision >= 0.995 and result.precision >= collect_all.precision - 0.0005, report
     assert result.coverage >= 0.99, report
     # In process early stopping saves 39%; here the whole feed opens ~2,000 HITs at once, with
@@ -146,7 +146,6 @@ def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
     world, world_dir = _world(tmp_path, athletes=150)
     env = _worker_env(settings, tmp_path / "state", world_dir, "quorum")
     log = tmp_path / "worker.log"
-    summary: list[CrowdSummary] = []
     poison = b"\xc3\x01 not an event"
     with worker(env, log) as first:
         raw = EventProducer(settings, default_codec())
@@ -154,21 +153,59 @@ def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
                          full_name(TASKS_ASSIGNMENTS, settings.topic_prefix))
         raw.flush()
         _ingest(settings, world)
-        crowd = threading.Thread(target=_crowd, args=(settings, world, summary))
-        crowd.start()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not _decided_some(settings):
-            time.sleep(0.5)
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-    with worker(env, log):
-        crowd.join(540)
-    assert summary, "the crowd did not finish"
+        with crowd_running(settings, world) as crowd:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not _decided_some(settings):
+                time.sleep(0.5)
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            with worker(env, log):
+                crowd.join(540)
+                finished = crowd.summary is not None and crowd.summary.finished
+                assert finished, _diagnosis(settings, log)
     events = _read_all(settings)
     _check_no_decision_lost_or_duplicated(events)
     letters = [e for e in events if isinstance(e, MessageDeadLettered)]
     assert letters and {e.original_value for e in letters} == {poison}
     assert {e.error for e in letters} == {"unknown_fingerprint"}
+
+
+class _CrowdThread(threading.Thread):
+    """The crowd service on a daemon thread that keeps its summary."""
+
+    def __init__(self, settings: Settings, world: World) -> None:
+        super().__init__(daemon=True, name="crowd")
+        self.stop = threading.Event()
+        self.summary: CrowdSummary | None = None
+        self._settings, self._world = settings, world
+
+    def run(self) -> None:
+        self.summary = run_crowd_service(
+            self._settings, default_codec(), self._world,
+            pipeline_group=f"{self._settings.topic_prefix}crowdlog", stop=self.stop)
+
+
+@contextmanager
+def crowd_running(settings: Settings, world: World) -> Iterator[_CrowdThread]:
+    """Run the crowd service beside the test; however the test ends, the crowd stops too."""
+    crowd = _CrowdThread(settings, world)
+    crowd.start()
+    try:
+        yield crowd
+    finally:
+        crowd.stop.set()
+        crowd.join(60)
+
+
+def _diagnosis(settings: Settings, log: Path) -> str:
+    """What a failed broker run needs for a post-mortem: the stages' lag and the worker's log."""
+    progress = PipelineProgress(settings, f"{settings.topic_prefix}crowdlog")
+    try:
+        lag = progress.lag()
+    finally:
+        progress.close()
+    tail = log.read_text(errors="replace").splitlines()[-60:]
+    return "\n".join([f"the crowd did not finish; pipeline lag {lag}; worker log tail:", *tail])
 
 
 def _decided_some(settings: Settings) -> bool:
