@@ -1,0 +1,1 @@
+"""Enrichment: fetch each trusted handle's public profile from its platform, resiliently."""

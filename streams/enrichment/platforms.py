@@ -1,0 +1,112 @@
+"""What the enrichment stage needs from a social platform, and the ways a lookup can fail.
+
+The stage talks only to ``PlatformClient``. ``SimulatedPlatform`` serves profiles from a
+simulated world; a real Twitter/X, Instagram or Facebook API client plugs in behind the same
+protocol by mapping its HTTP answers onto these types: 200 to ``ProfileLookup``, 404 (or the
+platform's "no such user" error) to ``AccountUnavailable("missing")``, a suspended or
+deactivated account to ``AccountUnavailable("suspended")``, 429 with ``Retry-After`` to
+``RateLimited``, 5xx to ``ServerError`` and connection failures to ``TransientPlatformError``.
+
+The split matters to the caller: an ``AccountUnavailable`` is a definite answer about the
+account, worth recording and never worth asking again, while a ``TransientPlatformError`` says
+nothing about the account and is worth retrying. ``LookupGaveUp`` ends a lookup whose retries
+ran out, so the stage can record the profile as unreachable instead of losing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+AccountStatus = Literal["missing", "suspended"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileLookup:
+    """A platform's public profile of one account, as fetched (no provider id: that is ours)."""
+
+    platform: str
+    handle: str
+    followers: int
+    following: int
+    posts: int
+    avg_engagement: float
+    verified: bool
+    category: str
+    bio: str
+
+
+class AccountUnavailable(Exception):
+    """The platform answered: no such account (``missing``) or it is ``suspended``.
+
+    A definite answer about the handle, so it is recorded, not retried.
+    """
+
+    def __init__(self, platform: str, handle: str, status: AccountStatus) -> None:
+        # args mirror the constructor so the exception pickles (process pools, task queues)
+        super().__init__(platform, handle, status)
+        self.platform = platform
+        self.handle = handle
+        self.status: AccountStatus = status
+
+    def __str__(self) -> str:
+        return f"{self.platform} account {self.handle!r} is {self.status}"
+
+
+class TransientPlatformError(Exception):
+    """The platform could not answer this time (a network failure, say); asking again may work."""
+
+
+class RateLimited(TransientPlatformError):
+    """HTTP 429: too many requests; the platform accepts more after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return f"rate limited (429), retry after {self.retry_after:.3f}s"
+
+
+class ServerError(TransientPlatformError):
+    """HTTP 5xx: the platform failed on its side."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+    def __str__(self) -> str:
+        return f"server error ({self.status})"
+
+
+class LookupGaveUp(Exception):
+    """Every attempt at a lookup failed transiently: the profile is unreachable for now.
+
+    ``last_error`` describes the final failure, for the record and the logs.
+    """
+
+    def __init__(self, platform: str, handle: str, attempts: int, last_error: str) -> None:
+        super().__init__(platform, handle, attempts, last_error)
+        self.platform = platform
+        self.handle = handle
+        self.attempts = attempts
+        self.last_error = last_error
+
+    def __str__(self) -> str:
+        return (f"gave up on {self.platform} account {self.handle!r} after {self.attempts} "
+                f"attempts: {self.last_error}")
+
+
+class PlatformClient(Protocol):
+    """Fetches public profiles from one platform (``"twitter"``, ``"instagram"``, ``"facebook"``).
+
+    ``lookup`` takes a canonical handle (as ``streams.handles.normalise_handle`` gives it) and
+    returns its profile or raises ``AccountUnavailable`` or a ``TransientPlatformError``; it may
+    take long, so callers bound it with a timeout. Many lookups may run concurrently on one
+    client.
+    """
+
+    @property
+    def platform(self) -> str: ...
+
+    async def lookup(self, handle: str) -> ProfileLookup: ...
