@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from streams.consensus.models import ConsensusFailed, HandleAccepted
+from streams.enrichment.models import HandleRejected, ProfileEnriched, ProfileUnavailable
 from streams.events.deadletter import MessageDeadLettered
 from streams.events.model import Event
+from streams.prediction.events import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.records.models import RecordReceived
 from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
 from streams.workers.models import (
@@ -47,11 +49,18 @@ WORKERS_GRADES = TopicSpec("workers.grades", (AnswerGraded,), partitions=6)
 WORKERS_QUALITY = TopicSpec("workers.quality", (WorkerQualityEstimated, WorkerBlocked),
                             partitions=6)
 WORKERS_REVIEWS = TopicSpec("workers.reviews", (AssignmentReviewed,), partitions=6)
+ENRICHMENT_PROFILES = TopicSpec(
+    "enrichment.profiles", (ProfileEnriched, ProfileUnavailable, HandleRejected), partitions=6)
+PREDICTION_PAGEVIEWS = TopicSpec("prediction.pageviews", (PageViewsPredicted,), partitions=6)
+PREDICTION_OUTCOMES = TopicSpec("prediction.outcomes", (PageViewsObserved,), partitions=6)
+# One model learns from every outcome, in one order: its error curve is one partition.
+PREDICTION_METRICS = TopicSpec("prediction.metrics", (ModelEvaluated,), partitions=1)
 DEADLETTER = TopicSpec("deadletter", (MessageDeadLettered,), partitions=3)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     RECORDS_RECEIVED, TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS, WORKERS_GRADES,
-    WORKERS_QUALITY, WORKERS_REVIEWS, DEADLETTER,
+    WORKERS_QUALITY, WORKERS_REVIEWS, ENRICHMENT_PROFILES, PREDICTION_PAGEVIEWS,
+    PREDICTION_OUTCOMES, PREDICTION_METRICS, DEADLETTER,
 )
 
 
