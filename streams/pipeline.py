@@ -9,18 +9,25 @@ Variables (all optional):
 ``CROWDLOG_GOLD_FILE``         the staff-verified gold set (CSV); no gold HITs without it
 ``CROWDLOG_GOLD_RATE``         share of HITs followed by a gold HIT (default 0.05)
 ``CROWDLOG_BLOCK_BAR``         accuracy under which a worker is blocked (default 0.6)
+``CROWDLOG_REFRESH_AGE``       seconds after which a profile is fetched again (default 86400)
+
+Enrichment runs when platform clients are configured (see ``streams.enrichment.clients``).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import faust
 
 from streams.consensus import agents as consensus_agents
 from streams.consensus.core import ConsensusConfig
+from streams.enrichment import agents as enrichment_agents
+from streams.enrichment.clients import PlatformConfig
+from streams.enrichment.core import EnrichmentConfig
 from streams.events.codec import Codec
 from streams.settings import Settings
 from streams.tasks import agents as tasks_agents
@@ -40,6 +47,8 @@ class PipelineConfig:
     consensus: ConsensusConfig
     quality: QualityConfig
     gold: tuple[GoldItem, ...]
+    enrichment: EnrichmentConfig
+    platforms: PlatformConfig | None
 
     @classmethod
     def from_env(cls, instance: str) -> PipelineConfig:
@@ -57,12 +66,16 @@ class PipelineConfig:
             quality=QualityConfig(bar=float(env.get("CROWDLOG_BLOCK_BAR", "0.6")),
                                   instance=instance),
             gold=load_gold(Path(gold_file)) if gold_file else (),
+            enrichment=EnrichmentConfig(
+                max_age=timedelta(seconds=float(env.get("CROWDLOG_REFRESH_AGE", "86400"))),
+                instance=instance),
+            platforms=PlatformConfig.from_env(env),
         )
 
 
 def attach_stages(app: faust.App, settings: Settings, codec: Codec,
                   config: PipelineConfig) -> None:
-    """Register the tasks, consensus and workers agents (and the worker view) on ``app``."""
+    """Register the crowd stages (and the worker view) and, with platforms, enrichment."""
     view = QualityView(settings, codec)
 
     async def start_view() -> None:
@@ -75,3 +88,6 @@ def attach_stages(app: faust.App, settings: Settings, codec: Codec,
                           GradingConfig(gold=gold_labels(config.gold),
                                         instance=settings.instance),
                           config.quality)
+    if config.platforms is not None:
+        enrichment_agents.attach(app, settings, codec, config.enrichment,
+                                 config.platforms.clients())

@@ -94,10 +94,14 @@ class StageAgent:
             if state is not None:
                 self.table[key] = state
             for output in outputs:
-                await self._topic(spec_for(type(output), CATALOGUE)).send(
-                    key=output.entity_id.encode(), value=self._codec.encode(output))
+                await self.send(output)
         finally:
             handling.reset(token)
+
+    async def send(self, event: Event) -> None:
+        """Publish ``event`` to its catalogue topic, keyed by its entity."""
+        await self._topic(spec_for(type(event), CATALOGUE)).send(
+            key=event.entity_id.encode(), value=self._codec.encode(event))
 
     async def _dead_letter(self, message: Any, coordinates: tuple[str, int, int], *, code: str,
                            reason: str) -> None:

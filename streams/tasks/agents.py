@@ -1,4 +1,4 @@
-"""The tasks stage on Faust: records and consensus decisions in, HITs and their fate out."""
+"""The tasks stage on Faust: records, decisions and rejections in, HITs and their fate out."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from streams.settings import Settings
 from streams.stage_agent import StageAgent
 from streams.tasks import core
 from streams.tasks.core import GoldItem, TaskConfig, TaskState
-from streams.topics import CONSENSUS_RESULTS, RECORDS_RECEIVED
+from streams.topics import CONSENSUS_RESULTS, ENRICHMENT_PROFILES, RECORDS_RECEIVED
 
 
 def attach(app: faust.App, settings: Settings, codec: Codec, config: TaskConfig,
@@ -24,5 +24,6 @@ def attach(app: faust.App, settings: Settings, codec: Codec, config: TaskConfig,
         outputs = core.handle(state, event, config, gold)
         return state.to_dict(), outputs
 
-    return StageAgent(app, settings, codec, name="tasks", sources=(RECORDS_RECEIVED,
-                      CONSENSUS_RESULTS), step=step, producer=config.producer)
+    return StageAgent(app, settings, codec, name="tasks",
+                      sources=(RECORDS_RECEIVED, CONSENSUS_RESULTS, ENRICHMENT_PROFILES),
+                      step=step, producer=config.producer)

@@ -9,6 +9,9 @@
   could not change the outcome, so they are not bought. When consensus failed on some platform,
   the HIT is extended by ``extension`` assignments, up to ``max_extensions`` times; after that
   it expires with ``cap_reached``.
+* When enrichment rejects an accepted handle (a namesake's account), the record gets a new HIT
+  for that platform with the stronger context the rejection carries, up to ``max_reasks``
+  times per platform; each such HIT is tracked like the first.
 
 State is one ``TaskState`` per record, passed in and returned (mutated in place).
 """
@@ -22,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from streams.consensus.models import ConsensusFailed, Decision, HandleAccepted
+from streams.enrichment.models import HandleRejected
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
 from streams.handles import PLATFORMS
@@ -44,6 +48,7 @@ class TaskConfig:
     lifetime_seconds: int = 3 * 24 * 3600
     gold_rate: float = 0.05
     gold_assignments: int = 5
+    max_reasks: int = 2
     instance: str = "local"
 
     @property
@@ -62,7 +67,10 @@ class GoldItem:
 
 @dataclass(slots=True)
 class TaskState:
-    """The record's open HIT: its platforms, budget, extension round and decisions so far."""
+    """The record's HIT: its platforms, budget, extension round and decisions so far.
+
+    ``reasks`` holds the HITs published after a rejection, each tracked the same way.
+    """
 
     hit_id: str | None = None
     hit_event_id: str | None = None
@@ -72,12 +80,15 @@ class TaskState:
     expired: bool = False
     outcomes: dict[str, str] = field(default_factory=dict)  # platform -> accepted | failed
     decision_ids: dict[str, str] = field(default_factory=dict)
+    provider_ref: str = ""
+    reasks: dict[str, TaskState] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"hit_id": self.hit_id, "hit_event_id": self.hit_event_id,
                 "platforms": self.platforms, "max_assignments": self.max_assignments,
                 "round": self.round, "expired": self.expired, "outcomes": self.outcomes,
-                "decision_ids": self.decision_ids}
+                "decision_ids": self.decision_ids, "provider_ref": self.provider_ref,
+                "reasks": {hit_id: r.to_dict() for hit_id, r in self.reasks.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> TaskState:
@@ -85,7 +96,13 @@ class TaskState:
             return cls()
         return cls(data["hit_id"], data["hit_event_id"], list(data["platforms"]),
                    data["max_assignments"], data["round"], data["expired"],
-                   dict(data["outcomes"]), dict(data["decision_ids"]))
+                   dict(data["outcomes"]), dict(data["decision_ids"]),
+                   data.get("provider_ref", ""),
+                   {h: cls.from_dict(r) for h, r in data.get("reasks", {}).items()})
+
+    def track(self, hit_id: str) -> TaskState | None:
+        """The state of HIT ``hit_id``: the record's first HIT or one of its re-asks."""
+        return self if hit_id == self.hit_id else self.reasks.get(hit_id)
 
 
 def _fraction(*parts: str) -> float:
@@ -117,6 +134,7 @@ def on_record(state: TaskState, record: RecordReceived, config: TaskConfig,
                provenance=record.meta.provenance, at=record.meta.occurred_at, gold=False)
     state.hit_id, state.hit_event_id = hit.hit_id, hit.event_id
     state.platforms, state.max_assignments = list(missing), config.assignments
+    state.provider_ref = record.provider_ref
     published = [hit]
     if gold and _fraction("gold", record.entity_id) < config.gold_rate:
         item = gold[int(_fraction("gold-item", record.entity_id) * len(gold))]
@@ -144,10 +162,33 @@ def _hit(entity_id: str, hit_id: str, provider_ref: str, context: dict[str, str]
         gold=gold)
 
 
+def on_rejection(state: TaskState, rejected: HandleRejected,
+                 config: TaskConfig) -> list[HitPublished]:
+    """Ask the crowd again for a platform whose accepted handle was a namesake's."""
+    hit_id = f"R{rejected.event_id[:20]}"
+    if state.hit_id is None or hit_id in state.reasks:
+        return []  # not a record of ours, or redelivered
+    asked = sum(1 for r in state.reasks.values() if rejected.platform in r.platforms)
+    if asked >= config.max_reasks:
+        return []
+    hit = _hit(rejected.entity_id, hit_id, state.provider_ref, dict(rejected.context),
+               platforms=[rejected.platform], assignments=config.assignments, config=config,
+               parents=(rejected.event_id,), provenance=rejected.meta.provenance,
+               at=rejected.meta.occurred_at, gold=False)
+    state.reasks[hit_id] = TaskState(hit_id, hit.event_id, [rejected.platform],
+                                     config.assignments, provider_ref=state.provider_ref)
+    return [hit]
+
+
 def on_decision(state: TaskState, decision: Decision, config: TaskConfig) -> list[Event]:
     """Expire the HIT once every platform is decided; extend it when some failed."""
-    if decision.hit_id != state.hit_id or decision.platform not in state.platforms:
+    tracked = state.track(decision.hit_id)
+    if tracked is None or decision.platform not in tracked.platforms:
         return []
+    return _on_decision(tracked, decision, config)
+
+
+def _on_decision(state: TaskState, decision: Decision, config: TaskConfig) -> list[Event]:
     if state.decision_ids.get(decision.platform) == decision.event_id:
         return []  # redelivered: already acted on
     outcome = "accepted" if isinstance(decision, HandleAccepted) else "failed"
@@ -165,7 +206,8 @@ def on_decision(state: TaskState, decision: Decision, config: TaskConfig) -> lis
             del state.outcomes[platform]  # undecided again until consensus speaks
         meta = _meta(HitExtended, state, decision, parents=parents, config=config,
                      detail=state.round)
-        return [HitExtended(meta=meta, hit_id=state.hit_id, additional_assignments=config.extension,
+        return [HitExtended(meta=meta, hit_id=decision.hit_id,
+                            additional_assignments=config.extension,
                             max_assignments=state.max_assignments, platforms=failed,
                             round=state.round)]
     if state.expired:
@@ -173,7 +215,7 @@ def on_decision(state: TaskState, decision: Decision, config: TaskConfig) -> lis
     state.expired = True
     reason = "cap_reached" if failed else "decided"
     meta = _meta(HitExpired, state, decision, parents=parents, config=config, detail=reason)
-    return [HitExpired(meta=meta, hit_id=state.hit_id, reason=reason,
+    return [HitExpired(meta=meta, hit_id=decision.hit_id, reason=reason,
                        max_assignments=state.max_assignments)]
 
 
@@ -192,4 +234,6 @@ def handle(state: TaskState, event: Event, config: TaskConfig,
         return list(on_record(state, event, config, gold))
     if isinstance(event, (HandleAccepted, ConsensusFailed)):
         return on_decision(state, event, config)
+    if isinstance(event, HandleRejected):
+        return list(on_rejection(state, event, config))
     return []

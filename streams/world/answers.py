@@ -6,6 +6,9 @@ messily (URL, '@', capitals: formatting noise that normalises to the right handl
 is usually "not found" or a plausible handle made from the name (often the namesake's), and for
 sloppy workers also a typo or another platform's URL pasted into the box. Confusers aim at the
 more famous namesake's handles. Spammers ignore the athlete. "Not found" is None.
+
+A HIT sent back after a namesake was caught names the account it is not (``excluded``): honest
+workers who read that do not give it again, so a confuser then aims at the athlete.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from streams.handles import PLATFORMS
 from streams.world.accounts import candidates, name_parts, typo
@@ -40,8 +43,13 @@ def difficulty(athlete: Athlete) -> float:
 
 
 def answer(world: World, worker: Worker, athlete: Athlete, platforms: Sequence[str],
-           rng: random.Random) -> dict[str, str | None]:
-    """The worker's raw answers, platform by platform, drawing only from ``rng``."""
+           rng: random.Random, *,
+           excluded: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The worker's raw answers, platform by platform, drawing only from ``rng``.
+
+    ``excluded`` maps a platform to the handle the HIT says is not this athlete's.
+    """
+    excluded = excluded or {}
     if worker.kind == "spammer":
         return {platform: _spam(world, worker, athlete, platform, rng) for platform in platforms}
     aimed = athlete
@@ -52,11 +60,14 @@ def answer(world: World, worker: Worker, athlete: Athlete, platforms: Sequence[s
     answers: dict[str, str | None] = {}
     for platform in platforms:
         target = aimed.handles[platform]
+        if target is not None and target == excluded.get(platform):
+            target = athlete.handles[platform]
         if rng.random() >= error:
             answers[platform] = _typed(target, platform, worker, rng)
         else:
             answers[platform] = _mistake(world, worker, athlete, platform,
-                                                 target=target, rng=rng)
+                                         target=target, rng=rng,
+                                         excluded=excluded.get(platform))
     return answers
 
 
@@ -68,12 +79,14 @@ def _typed(handle: str | None, platform: str, worker: Worker, rng: random.Random
 
 
 def _mistake(world: World, worker: Worker, athlete: Athlete, platform: str, *,
-             target: str | None, rng: random.Random) -> str | None:
+             target: str | None, rng: random.Random, excluded: str | None) -> str | None:
     if target is None:  # nothing to find, but the worker "finds" something
-        return _typed(_plausible(world, athlete, platform, None, rng), platform, worker, rng)
+        guess = _plausible(world, athlete, platform, None, rng, excluded=excluded)
+        return _typed(guess, platform, worker, rng)
     kind = rng.choices(_ERROR_NAMES, weights=_ERRORS[worker.kind])[0]
     if kind == "plausible":
-        return _typed(_plausible(world, athlete, platform, target, rng), platform, worker, rng)
+        guess = _plausible(world, athlete, platform, target, rng, excluded=excluded)
+        return _typed(guess, platform, worker, rng)
     if kind == "typo":
         return typo(target, platform, rng)
     others = [p for p in PLATFORMS if p != platform and athlete.handles[p]]
@@ -84,11 +97,11 @@ def _mistake(world: World, worker: Worker, athlete: Athlete, platform: str, *,
 
 
 def _plausible(world: World, athlete: Athlete, platform: str, target: str | None,
-               rng: random.Random) -> str:
+               rng: random.Random, *, excluded: str | None = None) -> str:
     """A handle that could be the athlete's but is not: the namesake's, or a name variant."""
     if athlete.namesake_of and rng.random() < 0.5:
         theirs = world.athlete(athlete.namesake_of).handles[platform]
-        if theirs and theirs != target:
+        if theirs and theirs not in (target, excluded):
             return theirs
     number = str(rng.randint(0, 99))
     guesses = [h for h in candidates(athlete.name, platform, number, athlete.league, rng)

@@ -272,8 +272,11 @@ class SimulatedCrowd:
     def _submission(self, hit: _Hit, worker_id: str, accepted_at: datetime) -> Submission:
         request = hit.request
         rng, seconds = self._work_time(request, worker_id)
+        excluded = {p: request.context[f"not_{p}"] for p in request.platforms
+                    if f"not_{p}" in request.context}
         answers = answer(self._world, self._world.worker(worker_id),
-                         self._world.athlete(request.provider_ref), request.platforms, rng)
+                         self._world.athlete(request.provider_ref), request.platforms, rng,
+                         excluded=excluded)
         return Submission(
             assignment_id=_assignment_id(self._seed, request.hit_id, worker_id),
             hit_id=request.hit_id, worker_id=worker_id, answers=answers,

@@ -133,6 +133,21 @@ def test_confusers_give_the_famous_namesakes_handles(world: World) -> None:
         assert all(answer_is_correct(world, famous.ref, p, own[p]) for p in PLATFORMS)
 
 
+def test_told_which_account_it_is_not_a_confuser_finds_the_athlete(world: World) -> None:
+    """A HIT sent back after a namesake was caught names that account (``excluded``)."""
+    pairs = [(a, world.athlete(a.namesake_of)) for a in world.athletes if a.namesake_of]
+    obscure = [(a, b) for a, b in pairs if b.fame > a.fame]
+    confuser = next(w for w in world.workers if w.kind == "confuser")
+    sure = replace(confuser, accuracy=1.0, noise=0.0)
+    for athlete, famous in obscure:
+        excluded = {p: h for p in PLATFORMS if (h := famous.handles[p])}
+        given = answer(world, sure, athlete, PLATFORMS, random.Random(athlete.ref),
+                       excluded=excluded)
+        for platform in PLATFORMS:
+            if platform in excluded and excluded[platform] != athlete.handles[platform]:
+                assert answer_is_correct(world, athlete.ref, platform, given[platform])
+
+
 def test_spammers_copy_or_make_things_up(world: World) -> None:
     rng = random.Random(3)
     athlete = world.athletes[0]

@@ -1,0 +1,55 @@
+"""The enrichment stage on Faust: acceptances in, profiles, unavailable accounts and rejections out.
+
+The agent is the shared ``StageAgent`` over records, consensus results and the stage's own
+``enrichment.profiles`` (the state learns a profile when it reads it back). Fetches run on the
+``Fetcher`` beside it; a timer re-issues lost fetches and refreshes stale profiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from streams.enrichment import core
+from streams.enrichment.core import EnrichmentConfig, EnrichmentState
+from streams.enrichment.fetcher import Fetcher
+from streams.enrichment.resilient import ResilientClient
+from streams.events.codec import Codec
+from streams.events.model import Event
+from streams.settings import Settings
+from streams.stage_agent import StageAgent
+from streams.topics import CONSENSUS_RESULTS, ENRICHMENT_PROFILES, RECORDS_RECEIVED
+
+
+def attach(app: faust.App, settings: Settings, codec: Codec, config: EnrichmentConfig,
+           clients: Mapping[str, ResilientClient], *, timer_interval: float = 10.0,
+           concurrency: int = 64) -> StageAgent:
+    fetcher: Fetcher | None = None
+
+    def step(key: str, stored: Mapping[str, Any] | None,
+             event: Event) -> tuple[dict[str, Any], list[Event]]:
+        state = EnrichmentState.from_dict(stored)
+        outputs, requests = core.handle(state, event, config, datetime.now(UTC))
+        for request in requests:
+            assert fetcher is not None
+            fetcher.submit(request)
+        return state.to_dict(), outputs
+
+    stage = StageAgent(app, settings, codec, name="enrichment",
+                       sources=(RECORDS_RECEIVED, CONSENSUS_RESULTS, ENRICHMENT_PROFILES),
+                       step=step, producer=config.producer)
+    fetcher = Fetcher(clients, stage.send, config, concurrency=concurrency)
+
+    async def sweep() -> None:
+        """Re-issue lost fetches and refresh profiles older than ``max_age``."""
+        now = datetime.now(UTC)
+        fetcher.forget_sent(now - config.pending_timeout)
+        for key, stored in list(stage.table.items()):
+            for request in core.due(EnrichmentState.from_dict(stored), key, now, config):
+                fetcher.submit(request)
+
+    app.timer(timer_interval, name="enrichment-sweep")(sweep)
+    return stage

@@ -1,0 +1,228 @@
+"""The enrichment core: what to fetch, what a fetch becomes, refreshes and the namesake check."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streams.consensus.models import HandleAccepted
+from streams.enrichment.core import (
+    EnrichmentConfig,
+    EnrichmentState,
+    FetchRequest,
+    due,
+    fetched,
+    handle,
+)
+from streams.enrichment.models import HandleRejected, ProfileEnriched, ProfileUnavailable
+from streams.enrichment.platforms import AccountUnavailable, LookupGaveUp, ProfileLookup
+from streams.events.ids import new_meta
+from streams.events.model import Producer, Provenance
+from streams.records.models import RecordReceived
+from streams.simulation.convert import provider_records
+from streams.tasks.core import TaskConfig, TaskState, on_decision, on_record, on_rejection
+from streams.world.generate import generate_world
+from streams.world.model import Athlete, World, WorldConfig
+
+CONFIG = EnrichmentConfig(max_age=timedelta(hours=1), pending_timeout=timedelta(minutes=5))
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return generate_world(WorldConfig(athletes=400, seed=5, workers=20))
+
+
+def _records(world: World) -> dict[str, RecordReceived]:
+    return {r.provider_ref: r for r in provider_records(world)}
+
+
+def _accepted(record: RecordReceived, platform: str, handle_: str | None, *,
+              revision: int = 0, hit_id: str = "H1") -> HandleAccepted:
+    meta = new_meta(event_type=HandleAccepted.schema_name, entity_id=record.entity_id,
+                    occurred_at=T0, producer=Producer("consensus", "1", "t"),
+                    provenance=Provenance("crowd", hit_id), parents=("a1",),
+                    identity=[hit_id, platform, revision, handle_])
+    return HandleAccepted(meta=meta, hit_id=hit_id, platform=platform, votes=(),
+                          agreement=1.0, confidence=1.0, posterior={}, method="quorum",
+                          revision=revision, supersedes=None, handle=handle_)
+
+
+def _lookup(world: World, ref: str, platform: str) -> ProfileLookup:
+    profile = world.profile(ref, platform)
+    assert profile is not None
+    return ProfileLookup(platform, profile.handle, profile.followers, profile.following,
+                         profile.posts, profile.avg_engagement, profile.verified,
+                         profile.category, profile.bio)
+
+
+def _namesake_pair(world: World) -> tuple[Athlete, Athlete, str]:
+    """An athlete, their namesake in another sport, and a platform where both have accounts."""
+    for athlete in world.athletes:
+        if not athlete.namesake_of:
+            continue
+        other = world.athlete(athlete.namesake_of)
+        for platform in ("instagram", "twitter", "facebook"):
+            if (other.sport != athlete.sport and athlete.handles[platform]
+                    and other.handles[platform]):
+                return athlete, other, platform
+    raise AssertionError("no cross-sport namesake pair in this world")
+
+
+def _through(state: EnrichmentState, record: RecordReceived, accepted: HandleAccepted,
+             lookup: ProfileLookup) -> tuple[ProfileEnriched, list[object]]:
+    handle(state, record, CONFIG, T0)
+    _, requests = handle(state, accepted, CONFIG, T0)
+    assert len(requests) == 1
+    profile = fetched(requests[0], lookup, attempts=2, at=T0 + timedelta(seconds=3),
+                      config=CONFIG)
+    assert isinstance(profile, ProfileEnriched)
+    outputs, more = handle(state, profile, CONFIG, T0 + timedelta(seconds=4))
+    assert more == []
+    return profile, list(outputs)
+
+
+def test_an_acceptance_asks_for_one_fetch_and_a_redelivery_for_none(world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["instagram"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    handle(state, record, CONFIG, T0)
+    accepted = _accepted(record, "instagram", athlete.handles["instagram"])
+    _, requests = handle(state, accepted, CONFIG, T0)
+    assert requests == [FetchRequest(record.entity_id, "instagram",
+                                     athlete.handles["instagram"] or "", accepted.event_id,
+                                     "H1", 0, None)]
+    assert handle(state, accepted, CONFIG, T0) == ([], [])
+    no_account = _accepted(record, "twitter", None)
+    assert handle(state, no_account, CONFIG, T0) == ([], [])
+
+
+def test_a_profile_names_its_acceptance_and_a_true_one_passes_the_check(world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["instagram"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    accepted = _accepted(record, "instagram", athlete.handles["instagram"])
+    profile, outputs = _through(state, record, accepted,
+                                _lookup(world, athlete.ref, "instagram"))
+    assert profile.meta.parents == (accepted.event_id,)
+    assert profile.fetch == 0 and profile.attempts == 2 and profile.supersedes is None
+    assert outputs == []
+    assert state.fields["instagram"].profile_id == profile.event_id
+    assert handle(state, profile, CONFIG, T0) == ([], [])  # redelivered
+
+
+def test_a_namesakes_profile_is_rejected_with_evidence_and_context(world: World) -> None:
+    athlete, other, platform = _namesake_pair(world)
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    accepted = _accepted(record, platform, other.handles[platform])
+    profile, outputs = _through(state, record, accepted, _lookup(world, other.ref, platform))
+    [rejected] = outputs
+    assert isinstance(rejected, HandleRejected)
+    assert rejected.meta.parents == (accepted.event_id, profile.event_id)
+    assert rejected.handle == other.handles[platform] and rejected.hit_id == "H1"
+    assert rejected.evidence and rejected.score >= 1.0
+    assert rejected.context[f"not_{platform}"] == other.handles[platform]
+    assert rejected.context["name"] == athlete.name
+    handle(state, rejected, CONFIG, T0)
+    assert state.fields[platform].rejected
+    assert due(state, record.entity_id, T0 + timedelta(days=5), CONFIG) == []
+
+
+def test_missing_suspended_and_unreachable_accounts_are_events(world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["twitter"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    handle(state, record, CONFIG, T0)
+    _, [request] = handle(state, _accepted(record, "twitter", athlete.handles["twitter"]),
+                          CONFIG, T0)
+    outcomes = {"missing": AccountUnavailable("twitter", request.handle, "missing"),
+                "suspended": AccountUnavailable("twitter", request.handle, "suspended"),
+                "unreachable": LookupGaveUp("twitter", request.handle, 6, "HTTP 503")}
+    for reason, outcome in outcomes.items():
+        event = fetched(request, outcome, attempts=6, at=T0, config=CONFIG)
+        assert isinstance(event, ProfileUnavailable)
+        assert event.reason == reason and event.meta.parents == (request.acceptance_id,)
+    gone = fetched(request, outcomes["unreachable"], attempts=6, at=T0, config=CONFIG)
+    assert "HTTP 503" in gone.detail  # type: ignore[attr-defined]
+    handle(state, gone, CONFIG, T0)
+    assert state.fields["twitter"].requested_at is None
+
+
+def test_lost_fetches_are_reissued_and_stale_profiles_refreshed(world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["facebook"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    handle(state, record, CONFIG, T0)
+    accepted = _accepted(record, "facebook", athlete.handles["facebook"])
+    _, [request] = handle(state, accepted, CONFIG, T0)
+    assert due(state, record.entity_id, T0 + timedelta(minutes=1), CONFIG) == []
+    assert due(state, record.entity_id, T0 + timedelta(minutes=6), CONFIG) == [request]
+    first = fetched(request, _lookup(world, athlete.ref, "facebook"), attempts=1,
+                    at=T0 + timedelta(minutes=6), config=CONFIG)
+    handle(state, first, CONFIG, T0)
+    assert due(state, record.entity_id, T0 + timedelta(minutes=30), CONFIG) == []
+    [refresh] = due(state, record.entity_id, T0 + timedelta(hours=2), CONFIG)
+    assert (refresh.fetch, refresh.supersedes) == (1, first.event_id)
+    second = fetched(refresh, _lookup(world, athlete.ref, "facebook"), attempts=1,
+                     at=T0 + timedelta(hours=2), config=CONFIG)
+    assert second.event_id != first.event_id
+    assert set(second.meta.parents) == {accepted.event_id, first.event_id}
+    handle(state, second, CONFIG, T0)
+    handle(state, first, CONFIG, T0)  # an older fetch arriving late changes nothing
+    assert state.fields["facebook"].profile_id == second.event_id
+
+
+def test_a_superseding_acceptance_replaces_the_field_and_old_profiles_are_ignored(
+        world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["instagram"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    handle(state, record, CONFIG, T0)
+    old = _accepted(record, "instagram", "someoneelse")
+    _, [old_request] = handle(state, old, CONFIG, T0)
+    new = _accepted(record, "instagram", athlete.handles["instagram"], revision=1)
+    _, [new_request] = handle(state, new, CONFIG, T0)
+    late = fetched(old_request, AccountUnavailable("instagram", "someoneelse", "missing"),
+                   attempts=1, at=T0, config=CONFIG)
+    handle(state, late, CONFIG, T0)
+    assert state.fields["instagram"].acceptance_id == new.event_id
+    assert state.fields["instagram"].requested_at is not None
+    assert new_request.acceptance_id == new.event_id
+
+
+def test_state_survives_a_json_round_trip(world: World) -> None:
+    athlete, other, platform = _namesake_pair(world)
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    _through(state, record, _accepted(record, platform, other.handles[platform]),
+             _lookup(world, other.ref, platform))
+    restored = EnrichmentState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert restored == state
+
+
+def test_a_rejection_sends_the_platform_back_to_the_crowd_a_bounded_number_of_times(
+        world: World) -> None:
+    athlete, other, platform = _namesake_pair(world)
+    record = _records(world)[athlete.ref]
+    config = TaskConfig(max_reasks=1)
+    tasks = TaskState()
+    [hit] = [h for h in on_record(tasks, record, config) if not h.gold]
+    state = EnrichmentState()
+    _, [rejected] = _through(state, record,
+                             _accepted(record, platform, other.handles[platform],
+                                       hit_id=hit.hit_id),
+                             _lookup(world, other.ref, platform))
+    assert isinstance(rejected, HandleRejected)
+    [again] = on_rejection(tasks, rejected, config)
+    assert again.platforms == [platform] and again.provider_ref == athlete.ref
+    assert again.context[f"not_{platform}"] == other.handles[platform]
+    assert again.meta.parents == (rejected.event_id,)
+    assert on_rejection(tasks, rejected, config) == []  # redelivered
+    decided = _accepted(record, platform, athlete.handles[platform], hit_id=again.hit_id)
+    [expired] = on_decision(tasks, decided, config)
+    assert getattr(expired, "hit_id", None) == again.hit_id
+    restored = TaskState.from_dict(json.loads(json.dumps(tasks.to_dict())))
+    assert restored == tasks
