@@ -14,7 +14,7 @@ from streams.consensus.models import ConsensusFailed, HandleAccepted
 from streams.enrichment.models import HandleRejected, ProfileEnriched, ProfileUnavailable
 from streams.events.deadletter import MessageDeadLettered
 from streams.events.model import Event
-from streams.prediction.events import ModelEvaluated, PageViewsObserved, PageViewsPredicted
+from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.records.models import RecordReceived
 from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
 from streams.workers.models import (
