@@ -14,6 +14,7 @@ from datetime import datetime
 
 from streams.consensus.answers import NOT_FOUND
 from streams.consensus.models import ConsensusFailed, Decision, HandleAccepted
+from streams.enrichment.models import HandleRejected, ProfileEnriched
 from streams.events.model import Event
 from streams.tasks.models import AssignmentSubmitted, HitPublished
 from streams.workers.models import AssignmentReviewed, WorkerBlocked
@@ -43,6 +44,12 @@ class Score:
     assignments_by_worker: Counter[str] = field(default_factory=Counter)
     blocked_workers: set[str] = field(default_factory=set)
     wrong: list[str] = field(default_factory=list)
+    # The namesake check: accepted handles that are the namesake's, how many enrichment
+    # rejected, and rejections of handles that were right (false alarms) among those profiled.
+    namesake_accepted: int = 0
+    namesake_caught: int = 0
+    profiled_right: int = 0
+    false_alarms: int = 0
 
     @property
     def precision(self) -> float:
@@ -59,6 +66,14 @@ class Score:
     @property
     def assignments_per_field(self) -> float:
         return self.approved / self.accepted if self.accepted else 0.0
+
+    @property
+    def namesake_catch_rate(self) -> float:
+        return self.namesake_caught / self.namesake_accepted if self.namesake_accepted else 1.0
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.false_alarms / self.profiled_right if self.profiled_right else 0.0
 
     def blocked_share(self, kind: str) -> float:
         return self.blocked[kind] / self.workers[kind] if self.workers[kind] else 0.0
@@ -82,49 +97,93 @@ class Score:
                 for kind in sorted(self.workers)),
             f"spammers blocked after at most {worst} assignments "
             f"(median {sorted(spam)[len(spam) // 2] if spam else 0})",
+            f"namesake check      {self.namesake_caught}/{self.namesake_accepted} namesake "
+            f"handles caught ({self.namesake_catch_rate:.1%}), {self.false_alarms} false "
+            f"alarms on {self.profiled_right} right handles ({self.false_alarm_rate:.2%})",
         ]
 
 
+@dataclass
+class _Log:
+    """What scoring needs from a run's events, gathered in one pass."""
+
+    latest: dict[tuple[str, str], Decision] = field(default_factory=dict)
+    hits: dict[str, HitPublished] = field(default_factory=dict)
+    answered: dict[str, list[datetime]] = field(default_factory=dict)
+    blocked_at: dict[str, datetime] = field(default_factory=dict)
+    rejected: dict[tuple[str, str], str] = field(default_factory=dict)  # (hit, platform)
+    profiled: set[str] = field(default_factory=set)  # acceptances with a fetched profile
+
+
 def score(world: World, events: Iterable[Event]) -> Score:
-    """Score a run's events against the world's truth."""
+    """Score a run's events against the world's truth.
+
+    A field is one platform of one record; its answer is the latest decision of the latest HIT
+    that asked for it (a HIT sent back after a rejection replaces the first), and an acceptance
+    that enrichment rejected is no answer.
+    """
     result = Score()
-    latest: dict[tuple[str, str], Decision] = {}
-    hits: dict[str, HitPublished] = {}
-    answered: dict[str, list[datetime]] = {}
-    blocked_at: dict[str, datetime] = {}
+    log = _gather(result, events)
+    _score_workers(result, world, log)
+    _score_fields(result, world, log)
+    _score_namesake_check(result, world, log)
+    return result
+
+
+def _gather(result: Score, events: Iterable[Event]) -> _Log:
+    log = _Log()
     for event in events:
         if isinstance(event, HitPublished):
-            hits[event.hit_id] = event
+            log.hits[event.hit_id] = event
         elif isinstance(event, HandleAccepted | ConsensusFailed):
             key = (event.hit_id, event.platform)
-            if key not in latest or latest[key].revision < event.revision:
-                latest[key] = event
+            if key not in log.latest or log.latest[key].revision < event.revision:
+                log.latest[key] = event
             result.superseded += event.revision > 0
         elif isinstance(event, AssignmentSubmitted):
             result.submitted += 1
             result.gold_submitted += event.gold
-            answered.setdefault(event.worker_id, []).append(event.submitted_at)
+            log.answered.setdefault(event.worker_id, []).append(event.submitted_at)
         elif isinstance(event, AssignmentReviewed):
             result.approved += event.status == "Approved"
             result.rejected += event.status != "Approved"
             result.paid_cents += event.reward_cents
         elif isinstance(event, WorkerBlocked):
-            blocked_at.setdefault(event.worker_id, event.meta.occurred_at)
-    for worker_id, moments in answered.items():
+            log.blocked_at.setdefault(event.worker_id, event.meta.occurred_at)
+        elif isinstance(event, HandleRejected):
+            log.rejected[(event.hit_id, event.platform)] = event.handle
+        elif isinstance(event, ProfileEnriched):
+            log.profiled.update(event.meta.parents)
+    return log
+
+
+def _score_workers(result: Score, world: World, log: _Log) -> None:
+    for worker_id, moments in log.answered.items():
         result.workers[world.worker(worker_id).kind] += 1
         result.assignments_by_worker[worker_id] = len(moments)
-    result.blocked_workers = set(blocked_at)
-    for worker_id, at in blocked_at.items():
+    result.blocked_workers = set(log.blocked_at)
+    for worker_id, at in log.blocked_at.items():
         kind = world.worker(worker_id).kind
         result.blocked[kind] += 1
-        before = sum(moment <= at for moment in answered.get(worker_id, []))
+        before = sum(moment <= at for moment in log.answered.get(worker_id, []))
         result.answers_before_block.setdefault(kind, []).append(before)
-    result.fields = sum(len(h.platforms) for h in hits.values() if not h.gold)
-    for (hit_id, platform), decision in sorted(latest.items()):
-        if not isinstance(decision, HandleAccepted):
+
+
+def _score_fields(result: Score, world: World, log: _Log) -> None:
+    asked: dict[tuple[str, str], str] = {}  # (record, platform) -> its latest HIT
+    for hit in log.hits.values():
+        if not hit.gold:
+            for platform in hit.platforms:
+                key = (hit.provider_ref, platform)
+                if (hit.hit_id, platform) in log.latest or key not in asked:
+                    asked[key] = hit.hit_id
+    result.fields = len(asked)
+    for (ref, platform), hit_id in sorted(asked.items()):
+        decision = log.latest.get((hit_id, platform))
+        if not isinstance(decision, HandleAccepted) or (hit_id, platform) in log.rejected:
             result.failed += 1
             continue
-        truth = true_answer(world, hits[hit_id].provider_ref, platform)
+        truth = true_answer(world, ref, platform)
         given = decision.handle or NOT_FOUND
         result.accepted += 1
         result.correct += given == truth
@@ -132,5 +191,19 @@ def score(world: World, events: Iterable[Event]) -> Score:
             result.accepted_handles += 1
             result.correct_handles += given == truth
         if given != truth:
-            result.wrong.append(f"{hits[hit_id].provider_ref}/{platform}: {given} != {truth}")
-    return result
+            result.wrong.append(f"{ref}/{platform}: {given} != {truth}")
+
+
+def _score_namesake_check(result: Score, world: World, log: _Log) -> None:
+    for (hit_id, platform), decision in log.latest.items():
+        if not isinstance(decision, HandleAccepted) or decision.handle is None:
+            continue
+        athlete = world.athlete(log.hits[hit_id].provider_ref)
+        namesake = world.athlete(athlete.namesake_of) if athlete.namesake_of else None
+        caught = log.rejected.get((hit_id, platform)) == decision.handle
+        if namesake is not None and decision.handle == namesake.handles[platform]:
+            result.namesake_accepted += 1
+            result.namesake_caught += caught
+        elif decision.handle == athlete.handles[platform] and decision.event_id in log.profiled:
+            result.profiled_right += 1
+            result.false_alarms += caught
