@@ -7,6 +7,9 @@ and hands the outcome back to :func:`fetched`, which turns it into ``ProfileEnri
 which is when the state learns the profile and the namesake check runs: the state only ever
 changes through events in the log, so a replay rebuilds it exactly.
 
+Handles the provider already knew are fetched the same way, their record standing in for the
+acceptance (and an empty HIT id: no crowd HIT decided them).
+
 A request stays *pending* until its outcome comes back. A worker that crashes between asking
 and hearing loses nothing: :func:`due` re-issues pending requests older than
 ``pending_timeout``, and profiles older than ``max_age`` (the provider's "nightly job").
@@ -122,7 +125,7 @@ def handle(state: EnrichmentState, event: Event, config: EnrichmentConfig,
     """The stage's reaction to one event of a record: events to emit and profiles to fetch."""
     if isinstance(event, RecordReceived):
         state.record = asdict(RecordFacts.of(event))
-        return [], []
+        return [], _on_known_handles(state, event, now)
     if isinstance(event, HandleAccepted):
         return [], _on_acceptance(state, event, now)
     if isinstance(event, (ProfileEnriched, ProfileUnavailable)):
@@ -146,6 +149,19 @@ def _on_acceptance(state: EnrichmentState, accepted: HandleAccepted,
                        requested_at=now)
     state.fields[accepted.platform] = fresh
     return [fresh.request(accepted.entity_id)]
+
+
+def _on_known_handles(state: EnrichmentState, record: RecordReceived,
+                      now: datetime) -> list[FetchRequest]:
+    """The provider's own handles are fetched (and checked) like accepted ones."""
+    requests = []
+    for platform, known in sorted(record.known_handles.items()):
+        if platform in state.fields:
+            continue  # already accepted by the crowd, or this record redelivered
+        fresh = FieldState(platform, record.event_id, "", known, requested_at=now)
+        state.fields[platform] = fresh
+        requests.append(fresh.request(record.entity_id))
+    return requests
 
 
 def _on_profile(state: EnrichmentState, profile: ProfileEnriched | ProfileUnavailable,

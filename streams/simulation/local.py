@@ -5,10 +5,15 @@ here through a FIFO of events, with the simulated crowd answering HITs as simula
 advances. Every event is fully propagated before the next submission, which is what a pipeline
 with negligible latency would do. It is the reference the broker run is compared with, the
 quick way to tune the rules on a world, and what the unit-level end-to-end tests run.
+
+With ``downstream=True`` the enrichment stage (fetching from the world's simulated platforms,
+without faults) and the prediction stage run too, and once the crowd is done the partnered
+posts' outcomes arrive in the world's partner schedule.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -17,7 +22,15 @@ from streams.consensus.core import ConsensusConfig
 from streams.consensus.inference import WorkerModel
 from streams.consensus.models import ConsensusFailed, HandleAccepted
 from streams.consensus.state import EntityState
+from streams.enrichment import core as enrichment
+from streams.enrichment.core import EnrichmentConfig, EnrichmentState, FetchRequest
+from streams.enrichment.models import HandleRejected
+from streams.enrichment.platforms import AccountUnavailable
+from streams.enrichment.resilient import Outcome
+from streams.enrichment.simulated_platform import simulated_clients
 from streams.events.model import Event
+from streams.prediction import core as prediction
+from streams.prediction.core import PredictionConfig, PredictionState
 from streams.records.models import RecordReceived
 from streams.simulation.convert import (
     gold_items,
@@ -25,6 +38,7 @@ from streams.simulation.convert import (
     submission_event,
     tell_crowd,
 )
+from streams.simulation.partners import outcome_event
 from streams.tasks import core as tasks
 from streams.tasks.core import GoldItem, TaskConfig, TaskState
 from streams.tasks.gold import gold_labels
@@ -35,6 +49,7 @@ from streams.workers.models import AnswerGraded
 from streams.workers.quality import QualityConfig, WorkerState
 from streams.world.crowd import SimulatedCrowd
 from streams.world.model import World
+from streams.world.outcomes import partner_schedule
 
 
 @dataclass
@@ -58,12 +73,40 @@ class LocalRun:
 
     events: list[Event] = field(default_factory=list)
     crowd: SimulatedCrowd | None = None
+    prediction: PredictionState | None = None
+
+
+class _Downstream:
+    """Enrichment and prediction in process: fetches run at once, in the order asked."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.config = EnrichmentConfig()
+        self.clients = simulated_clients(world, seed=0, latency=0.0, error_rate=0.0,
+                                         slow_rate=0.0, rate_limit=10**9)
+        self.states: dict[str, EnrichmentState] = {}
+        self.prediction = PredictionState.fresh(PredictionConfig())
+
+    def react(self, event: Event) -> list[Event]:
+        state = self.states.setdefault(event.entity_id, EnrichmentState())
+        out, requests = enrichment.handle(state, event, self.config, self.world.config.as_of)
+        for request in requests:
+            out.append(enrichment.fetched(request, self._lookup(request), attempts=1,
+                                          at=event.meta.occurred_at, config=self.config))
+        return out + prediction.handle(self.prediction, event, PredictionConfig())
+
+    def _lookup(self, request: FetchRequest) -> Outcome:
+        try:
+            return asyncio.run(self.clients[request.platform].lookup(request.handle))
+        except AccountUnavailable as unavailable:
+            return unavailable
 
 
 def run_local(world: World, *, consensus_config: ConsensusConfig | None = None,
               task_config: TaskConfig | None = None,
               quality_config: QualityConfig | None = None,
-              gold: tuple[GoldItem, ...] | None = None, crowd_seed: int = 7) -> LocalRun:
+              gold: tuple[GoldItem, ...] | None = None, crowd_seed: int = 7,
+              downstream: bool = False, posts_per_athlete: int = 3) -> LocalRun:
     """Ingest the world's feed and run the crowd pipeline until no HIT takes answers.
 
     ``gold`` defaults to the world's gold set; pass ``()`` for a run without gold HITs.
@@ -82,11 +125,12 @@ def run_local(world: World, *, consensus_config: ConsensusConfig | None = None,
     view = _LiveWorkers(worker_states)
     queue: deque[Event] = deque()
     hits: dict[str, HitPublished] = {}
+    after = _Downstream(world) if downstream else None
 
     def react(event: Event) -> list[Event]:
         entity = event.entity_id
         out: list[Event] = []
-        if isinstance(event, RecordReceived | HandleAccepted | ConsensusFailed):
+        if isinstance(event, RecordReceived | HandleAccepted | ConsensusFailed | HandleRejected):
             out += tasks.handle(task_states.setdefault(entity, TaskState()), event, task_config,
                                 gold)
         if isinstance(event, HitPublished | HitExtended | HitExpired | AssignmentSubmitted):
@@ -102,7 +146,7 @@ def run_local(world: World, *, consensus_config: ConsensusConfig | None = None,
         if isinstance(event, HitPublished):
             hits[event.hit_id] = event
         tell_crowd(crowd, event)
-        return out
+        return out + (after.react(event) if after else [])
 
     def drain() -> None:
         while queue:
@@ -118,4 +162,11 @@ def run_local(world: World, *, consensus_config: ConsensusConfig | None = None,
             hit = hits[submission.hit_id]
             queue.append(submission_event(submission, hit.entity_id, hit.gold))
             drain()
+    if after is not None:
+        schedule = partner_schedule(world, posts_per_athlete=posts_per_athlete, seed=1)
+        for order, (ref, post_number) in enumerate(schedule):
+            queue.append(outcome_event(world, ref, post_number, order=order, seed=1,
+                                       instance="local"))
+            drain()
+        run.prediction = after.prediction
     return run

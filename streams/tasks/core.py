@@ -125,6 +125,7 @@ def on_record(state: TaskState, record: RecordReceived, config: TaskConfig,
               gold: Sequence[GoldItem] = ()) -> list[HitPublished]:
     """A HIT for the platforms a record lacks (and maybe a gold HIT); none if it has them all."""
     missing = [p for p in PLATFORMS if p not in record.known_handles]
+    state.provider_ref = record.provider_ref
     if not missing or state.hit_id is not None:
         return []
     context = {k: str(getattr(record, k)) for k in _CONTEXT_FIELDS if getattr(record, k)}
@@ -134,7 +135,6 @@ def on_record(state: TaskState, record: RecordReceived, config: TaskConfig,
                provenance=record.meta.provenance, at=record.meta.occurred_at, gold=False)
     state.hit_id, state.hit_event_id = hit.hit_id, hit.event_id
     state.platforms, state.max_assignments = list(missing), config.assignments
-    state.provider_ref = record.provider_ref
     published = [hit]
     if gold and _fraction("gold", record.entity_id) < config.gold_rate:
         item = gold[int(_fraction("gold-item", record.entity_id) * len(gold))]
@@ -166,7 +166,7 @@ def on_rejection(state: TaskState, rejected: HandleRejected,
                  config: TaskConfig) -> list[HitPublished]:
     """Ask the crowd again for a platform whose accepted handle was a namesake's."""
     hit_id = f"R{rejected.event_id[:20]}"
-    if state.hit_id is None or hit_id in state.reasks:
+    if not state.provider_ref or hit_id in state.reasks:
         return []  # not a record of ours, or redelivered
     asked = sum(1 for r in state.reasks.values() if rejected.platform in r.platforms)
     if asked >= config.max_reasks:

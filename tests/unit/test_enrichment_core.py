@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,7 +37,8 @@ def world() -> World:
 
 
 def _records(world: World) -> dict[str, RecordReceived]:
-    return {r.provider_ref: r for r in provider_records(world)}
+    """The feed's records without the provider's own handles (tested on their own below)."""
+    return {r.provider_ref: replace(r, known_handles={}) for r in provider_records(world)}
 
 
 def _accepted(record: RecordReceived, platform: str, handle_: str | None, *,
@@ -226,3 +228,12 @@ def test_a_rejection_sends_the_platform_back_to_the_crowd_a_bounded_number_of_ti
     assert getattr(expired, "hit_id", None) == again.hit_id
     restored = TaskState.from_dict(json.loads(json.dumps(tasks.to_dict())))
     assert restored == tasks
+
+
+def test_the_providers_own_handles_are_fetched_and_checked_too(world: World) -> None:
+    record = next(r for r in provider_records(world) if r.known_handles)
+    state = EnrichmentState()
+    _, requests = handle(state, record, CONFIG, T0)
+    assert {(r.platform, r.handle) for r in requests} == set(record.known_handles.items())
+    assert all(r.acceptance_id == record.event_id and r.hit_id == "" for r in requests)
+    assert handle(state, record, CONFIG, T0) == ([], [])  # redelivered
