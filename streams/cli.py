@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from streams import logs
+from streams.prediction.commands import add_commands as add_prediction_commands
 from streams.settings import Settings
 from streams.simulation.commands import add_commands
 
@@ -176,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="run the Faust worker (Faust's own options follow)")
     add_commands(commands)
+    add_prediction_commands(commands)
     return parser
 
 

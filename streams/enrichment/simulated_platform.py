@@ -73,6 +73,9 @@ class SimulatedPlatform:
         Chance that a served request takes ``slow_factor`` times its latency.
     suspended_rate:
         Share of the world's accounts that are suspended, fixed per seed and handle.
+    stall_rate, stall_seconds:
+        Share of handles (fixed per seed and handle) whose profile page hangs: every request
+        for them takes ``stall_seconds`` before answering, as a wedged backend shard does.
     time_scale:
         Multiplies every duration (latency, window, ``retry_after``); below 1 runs faster.
     clock:
@@ -82,12 +85,14 @@ class SimulatedPlatform:
     def __init__(self, world: World, platform: str, *, seed: int, latency: float = 0.15,
                  rate_limit: int = 100, window_seconds: float = 10.0, error_rate: float = 0.02,
                  slow_rate: float = 0.01, slow_factor: float = 10.0,
-                 suspended_rate: float = 0.01, time_scale: float = 1.0,
+                 suspended_rate: float = 0.01, stall_rate: float = 0.0,
+                 stall_seconds: float = 60.0, time_scale: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if platform not in PLATFORMS:
             raise ValueError(f"unknown platform {platform!r}")
-        if not all(0.0 <= rate <= 1.0 for rate in (error_rate, slow_rate, suspended_rate)):
-            raise ValueError("error, slow and suspended rates must be between 0 and 1")
+        if not all(0.0 <= rate <= 1.0
+                   for rate in (error_rate, slow_rate, suspended_rate, stall_rate)):
+            raise ValueError("error, slow, suspended and stall rates must be between 0 and 1")
         if rate_limit < 1 or window_seconds <= 0 or time_scale <= 0:
             raise ValueError("rate_limit, window_seconds and time_scale must be positive")
         if latency < 0 or slow_factor < 1:
@@ -107,6 +112,8 @@ class SimulatedPlatform:
         self._suspended = frozenset(
             handle for handle in self._profiles
             if self._rng(handle, "suspended").random() < suspended_rate)
+        self._stall_rate = stall_rate
+        self._stall_seconds = stall_seconds
         self._origin = clock()
         self._window_index = 0
         self._window_used = 0
@@ -127,10 +134,16 @@ class SimulatedPlatform:
         """Whether ``handle`` is a suspended account here: the simulation's truth, for scoring."""
         return handle.lower() in self._suspended
 
+    def stalls(self, handle: str) -> bool:
+        """Whether every request for ``handle`` hangs for ``stall_seconds`` (for tests)."""
+        return self._rng(handle.lower(), "stall").random() < self._stall_rate
+
     async def lookup(self, handle: str) -> ProfileLookup:
         """The account's profile, after a simulated round trip; see ``PlatformClient``."""
         key = handle.lower()
         self._stats.calls += 1
+        if self.stalls(key):
+            await asyncio.sleep(self._stall_seconds * self._scale)
         retry_after = self._admit()
         if retry_after is not None:
             self._stats.rate_limited += 1

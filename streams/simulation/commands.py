@@ -1,4 +1,4 @@
-"""`crowdlog world ...`, `crowdlog crowd simulate` and `crowdlog consensus evaluate`.
+"""`crowdlog world ...`, `crowd simulate`, `partners simulate` and `consensus evaluate`.
 
 Kept apart from ``streams.cli`` so the main command line stays an index; each function takes
 the parsed arguments and the settings and returns the exit code.
@@ -62,6 +62,7 @@ def world_score(args: argparse.Namespace, settings: Settings) -> int:
     from streams.simulation.score import score
     from streams.topics import (
         CONSENSUS_RESULTS,
+        ENRICHMENT_PROFILES,
         TASKS_ASSIGNMENTS,
         TASKS_HITS,
         WORKERS_QUALITY,
@@ -73,7 +74,7 @@ def world_score(args: argparse.Namespace, settings: Settings) -> int:
     world = load_world(Path(args.world))
     topics = [full_name(spec, settings.topic_prefix) for spec in
               (TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS, WORKERS_QUALITY,
-               WORKERS_REVIEWS)]
+               WORKERS_REVIEWS, ENRICHMENT_PROFILES)]
     with EventConsumer(settings, default_codec(), topics,
                        group_id=f"crowdlog-score-{uuid.uuid4().hex}",
                        config={"enable.auto.commit": "false"}) as consumer:
@@ -98,6 +99,20 @@ def crowd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def partners_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.codecs import default_codec
+    from streams.simulation.partners import run_partner_service
+    from streams.world.files import load_world
+
+    world = load_world(Path(args.world))
+    report = run_partner_service(settings, default_codec(), world,
+                                 posts_per_athlete=args.posts, rate=args.rate,
+                                 idle_timeout=args.idle_timeout)
+    print(f"partners: {report.published} post outcomes published"
+          + (f", {report.waiting} still waiting for a prediction" if report.waiting else ""))
+    return 0
+
+
 def consensus_evaluate(args: argparse.Namespace, _settings: Settings) -> int:
     from streams.consensus.evaluate import evaluate_files
 
@@ -111,7 +126,7 @@ def consensus_evaluate(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``world``, ``crowd`` and ``consensus`` on the main parser."""
+    """Register ``world``, ``crowd``, ``partners`` and ``consensus`` on the main parser."""
     world = commands.add_parser("world", help="generate, simulate or score a simulated world")
     actions = world.add_subparsers(dest="action", required=True)
     generate = actions.add_parser("generate", help="write a world: feed, gold set, truth")
@@ -139,6 +154,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     service.add_argument("--step-seconds", type=float, default=10.0,
                          help="simulated seconds between the pipeline's chances to react")
     service.set_defaults(run=crowd_simulate)
+
+    partners = commands.add_parser("partners", help="our platform's partnered posts, simulated")
+    partners_actions = partners.add_subparsers(dest="action", required=True)
+    posts = partners_actions.add_parser("simulate",
+                                        help="publish page views of predicted athletes' posts")
+    posts.add_argument("--world", required=True)
+    posts.add_argument("--posts", type=int, default=3, help="posts per partnered athlete")
+    posts.add_argument("--rate", type=float, default=200.0, help="outcomes per second")
+    posts.add_argument("--idle-timeout", type=float, default=20.0,
+                       help="stop after this many seconds without a new prediction to act on")
+    posts.set_defaults(run=partners_simulate)
 
     consensus = commands.add_parser("consensus", help="offline evaluation of the consensus")
     consensus_actions = consensus.add_subparsers(dest="action", required=True)

@@ -6,15 +6,8 @@ middle of the stream and starts another, and checks that no decision is lost or 
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
@@ -22,50 +15,25 @@ from confluent_kafka import Consumer, TopicPartition
 from streams.codecs import default_codec
 from streams.consensus.core import ConsensusConfig
 from streams.consensus.models import Decision
-from streams.consumer import EventConsumer
 from streams.events.deadletter import MessageDeadLettered
 from streams.events.model import Event
 from streams.producer import EventProducer
 from streams.settings import Settings
-from streams.simulation.convert import provider_records
 from streams.simulation.local import run_local
 from streams.simulation.score import score
-from streams.simulation.service import CrowdSummary, PipelineProgress, run_crowd_service
 from streams.tasks.models import HitPublished
-from streams.topics import CATALOGUE, CONSENSUS_RESULTS, TASKS_ASSIGNMENTS, full_name
+from streams.topics import CONSENSUS_RESULTS, TASKS_ASSIGNMENTS, full_name
 from streams.world.files import write_world
 from streams.world.generate import generate_world
 from streams.world.model import World, WorldConfig
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _worker_env(settings: Settings, state_dir: Path, world_dir: Path,
-                method: str) -> dict[str, str]:
-    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-            "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix, "CROWDLOG_STATE_DIR": str(state_dir),
-            "CROWDLOG_GOLD_FILE": str(world_dir / "gold.csv"), "CROWDLOG_COMMIT_INTERVAL": "0.2",
-            "CROWDLOG_CONSENSUS_METHOD": method, "CROWDLOG_LOG_LEVEL": "warning",
-            # Faust's own setting: a killed worker's partitions move after 15 s, not 60.
-            "BROKER_SESSION_TIMEOUT": "15"}
-
-
-@contextmanager
-def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warn"], cwd=ROOT,
-            env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+from tests.integration.processes import (
+    crowd_running,
+    diagnosis,
+    ingest,
+    read_all,
+    worker,
+    worker_env,
+)
 
 
 def _world(tmp_path: Path, athletes: int) -> tuple[World, Path]:
@@ -73,24 +41,6 @@ def _world(tmp_path: Path, athletes: int) -> tuple[World, Path]:
     directory = tmp_path / "world"
     write_world(world, directory)
     return world, directory
-
-
-def _ingest(settings: Settings, world: World) -> int:
-    producer = EventProducer(settings, default_codec())
-    count = 0
-    for record in provider_records(world):
-        producer.send(record)
-        count += 1
-    producer.flush()
-    return count
-
-
-def _read_all(settings: Settings) -> list[Event]:
-    topics = [full_name(spec, settings.topic_prefix) for spec in CATALOGUE]
-    with EventConsumer(settings, default_codec(), topics,
-                       group_id=f"read-{uuid.uuid4().hex}",
-                       config={"enable.auto.commit": "false"}) as consumer:
-        return [c.event for c in consumer.events(idle_timeout=5)]
 
 
 def _check_no_decision_lost_or_duplicated(events: list[Event]) -> list[Decision]:
@@ -114,15 +64,15 @@ def test_a_2000_athlete_world_through_the_broker_is_precise_and_cheap(
     world = generate_world(WorldConfig(athletes=2000, seed=1))
     world_dir = tmp_path / "world"
     write_world(world, world_dir)
-    env = _worker_env(settings, tmp_path / "state", world_dir, "dawid-skene")
+    env = worker_env(settings, tmp_path / "state", world_dir, "dawid-skene")
     log = tmp_path / "worker.log"
     with worker(env, log):
-        records = _ingest(settings, world)
+        records = ingest(settings, world)
         with crowd_running(settings, world) as crowd:
             crowd.join(900)
         summary = crowd.summary
-        assert summary is not None and summary.finished, _diagnosis(settings, log)
-    events = _read_all(settings)
+        assert summary is not None and summary.finished, diagnosis(settings, log)
+    events = read_all(settings)
     _check_no_decision_lost_or_duplicated(events)
     result = score(world, events)
     collect_all = score(world, run_local(
@@ -144,7 +94,7 @@ def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
         settings: Settings, tmp_path: Path) -> None:
     """Also: a poison message on a stage's input is dead-lettered and the stages go on."""
     world, world_dir = _world(tmp_path, athletes=150)
-    env = _worker_env(settings, tmp_path / "state", world_dir, "quorum")
+    env = worker_env(settings, tmp_path / "state", world_dir, "quorum")
     log = tmp_path / "worker.log"
     poison = b"\xc3\x01 not an event"
     with worker(env, log) as first:
@@ -152,7 +102,7 @@ def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
         raw.send_encoded("acme:poison", poison,
                          full_name(TASKS_ASSIGNMENTS, settings.topic_prefix))
         raw.flush()
-        _ingest(settings, world)
+        ingest(settings, world)
         with crowd_running(settings, world) as crowd:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not _decided_some(settings):
@@ -162,50 +112,12 @@ def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
             with worker(env, log):
                 crowd.join(540)
                 finished = crowd.summary is not None and crowd.summary.finished
-                assert finished, _diagnosis(settings, log)
-    events = _read_all(settings)
+                assert finished, diagnosis(settings, log)
+    events = read_all(settings)
     _check_no_decision_lost_or_duplicated(events)
     letters = [e for e in events if isinstance(e, MessageDeadLettered)]
     assert letters and {e.original_value for e in letters} == {poison}
     assert {e.error for e in letters} == {"unknown_fingerprint"}
-
-
-class _CrowdThread(threading.Thread):
-    """The crowd service on a daemon thread that keeps its summary."""
-
-    def __init__(self, settings: Settings, world: World) -> None:
-        super().__init__(daemon=True, name="crowd")
-        self.stop = threading.Event()
-        self.summary: CrowdSummary | None = None
-        self._settings, self._world = settings, world
-
-    def run(self) -> None:
-        self.summary = run_crowd_service(
-            self._settings, default_codec(), self._world,
-            pipeline_group=f"{self._settings.topic_prefix}crowdlog", stop=self.stop)
-
-
-@contextmanager
-def crowd_running(settings: Settings, world: World) -> Iterator[_CrowdThread]:
-    """Run the crowd service beside the test; however the test ends, the crowd stops too."""
-    crowd = _CrowdThread(settings, world)
-    crowd.start()
-    try:
-        yield crowd
-    finally:
-        crowd.stop.set()
-        crowd.join(60)
-
-
-def _diagnosis(settings: Settings, log: Path) -> str:
-    """What a failed broker run needs for a post-mortem: the stages' lag and the worker's log."""
-    progress = PipelineProgress(settings, f"{settings.topic_prefix}crowdlog")
-    try:
-        lag = progress.lag()
-    finally:
-        progress.close()
-    tail = log.read_text(errors="replace").splitlines()[-60:]
-    return "\n".join([f"the crowd did not finish; pipeline lag {lag}; worker log tail:", *tail])
 
 
 def _decided_some(settings: Settings) -> bool:

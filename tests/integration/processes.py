@@ -1,0 +1,115 @@
+"""Processes and readers the broker tests share: the Faust worker, the crowd, the log.
+
+The worker runs as a real ``crowdlog worker`` process (so a test can SIGKILL it); the crowd
+service runs on a daemon thread that always stops, so a stalled pipeline fails a test instead
+of hanging the run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from streams.codecs import default_codec
+from streams.consumer import EventConsumer
+from streams.events.model import Event
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.simulation.convert import provider_records
+from streams.simulation.service import CrowdSummary, PipelineProgress, run_crowd_service
+from streams.topics import CATALOGUE, full_name
+from streams.world.model import World
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env(settings: Settings, state_dir: Path, world_dir: Path,
+                method: str) -> dict[str, str]:
+    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix, "CROWDLOG_STATE_DIR": str(state_dir),
+            "CROWDLOG_GOLD_FILE": str(world_dir / "gold.csv"), "CROWDLOG_COMMIT_INTERVAL": "0.2",
+            "CROWDLOG_CONSENSUS_METHOD": method, "CROWDLOG_LOG_LEVEL": "warning",
+            # Faust's own setting: a killed worker's partitions move after 15 s, not 60.
+            "BROKER_SESSION_TIMEOUT": "15"}
+
+
+@contextmanager
+def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warn"], cwd=ROOT,
+            env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def ingest(settings: Settings, world: World) -> int:
+    producer = EventProducer(settings, default_codec())
+    count = 0
+    for record in provider_records(world):
+        producer.send(record)
+        count += 1
+    producer.flush()
+    return count
+
+
+def read_all(settings: Settings, idle_timeout: float = 5.0) -> list[Event]:
+    """Every event on the catalogue's topics, in log order per partition."""
+    topics = [full_name(spec, settings.topic_prefix) for spec in CATALOGUE]
+    with EventConsumer(settings, default_codec(), topics,
+                       group_id=f"read-{uuid.uuid4().hex}",
+                       config={"enable.auto.commit": "false"}) as consumer:
+        return [c.event for c in consumer.events(idle_timeout=idle_timeout)]
+
+
+class _CrowdThread(threading.Thread):
+    """The crowd service on a daemon thread that keeps its summary."""
+
+    def __init__(self, settings: Settings, world: World) -> None:
+        super().__init__(daemon=True, name="crowd")
+        self.stop = threading.Event()
+        self.summary: CrowdSummary | None = None
+        self._settings, self._world = settings, world
+
+    def run(self) -> None:
+        self.summary = run_crowd_service(
+            self._settings, default_codec(), self._world,
+            pipeline_group=f"{self._settings.topic_prefix}crowdlog", stop=self.stop)
+
+
+@contextmanager
+def crowd_running(settings: Settings, world: World) -> Iterator[_CrowdThread]:
+    """Run the crowd service beside the test; however the test ends, the crowd stops too."""
+    crowd = _CrowdThread(settings, world)
+    crowd.start()
+    try:
+        yield crowd
+    finally:
+        crowd.stop.set()
+        crowd.join(60)
+
+
+def diagnosis(settings: Settings, log: Path) -> str:
+    """What a failed broker run needs for a post-mortem: the stages' lag and the worker's log."""
+    progress = PipelineProgress(settings, f"{settings.topic_prefix}crowdlog")
+    try:
+        lag = progress.lag()
+    finally:
+        progress.close()
+    tail = log.read_text(errors="replace").splitlines()[-60:]
+    return "\n".join([f"the crowd did not finish; pipeline lag {lag}; worker log tail:", *tail])

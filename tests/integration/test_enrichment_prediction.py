@@ -1,0 +1,178 @@
+"""Enrichment and prediction on the real broker, with platforms that fight back.
+
+The accepted handles of a small world are published as consensus would publish them, and the
+Faust worker's enrichment stage fetches them from simulated platforms that rate-limit (429),
+fail (5xx), answer slowly and, for a share of handles, hang on every request. Nothing may be
+lost: every accepted handle ends as a profile or as an unavailable account, and the hanging
+handles must not hold back the others, on their own partitions or elsewhere. Profiles are then
+refreshed, and the prediction service learns from partnered-post outcomes while being killed
+and restarted: it resumes from its snapshot and learns every outcome exactly once.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from streams.codecs import default_codec
+from streams.consensus.models import HandleAccepted
+from streams.enrichment.clients import PlatformConfig
+from streams.enrichment.models import ProfileEnriched, ProfileUnavailable
+from streams.events.ids import new_meta
+from streams.events.model import Event, Producer, Provenance
+from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.simulation.convert import provider_records
+from streams.simulation.partners import run_partner_service
+from streams.world.files import write_world
+from streams.world.generate import generate_world
+from streams.world.model import World, WorldConfig
+from tests.integration.processes import ROOT, read_all, worker, worker_env
+
+FAULTS = {
+    "CROWDLOG_PLATFORM_LATENCY": "0.05", "CROWDLOG_PLATFORM_RATE_LIMIT": "40",
+    "CROWDLOG_PLATFORM_ERROR_RATE": "0.2", "CROWDLOG_PLATFORM_SLOW_RATE": "0.1",
+    "CROWDLOG_PLATFORM_STALL_RATE": "0.03", "CROWDLOG_PLATFORM_STALL_SECONDS": "30",
+    "CROWDLOG_FETCH_TIMEOUT": "2", "CROWDLOG_FETCH_ATTEMPTS": "3",
+    "CROWDLOG_FETCH_RATE": "10", "CROWDLOG_REFRESH_AGE": "25",
+}
+
+
+def _acceptances(world: World) -> list[HandleAccepted]:
+    """What consensus would accept: every true handle of every athlete in the feed."""
+    accepted = []
+    for record in provider_records(world):
+        athlete = world.athlete(record.provider_ref)
+        for platform, handle in sorted(athlete.handles.items()):
+            if handle is None or platform in record.known_handles:
+                continue
+            meta = new_meta(event_type=HandleAccepted.schema_name, entity_id=record.entity_id,
+                            occurred_at=datetime.now(UTC),
+                            producer=Producer("consensus", "test", "pytest"),
+                            provenance=Provenance("crowd", "H"), parents=(record.event_id,),
+                            identity=[record.provider_ref, platform])
+            accepted.append(HandleAccepted(
+                meta=meta, hit_id=f"H-{record.provider_ref}", platform=platform, votes=(),
+                agreement=1.0, confidence=1.0, posterior={}, method="quorum", revision=0,
+                supersedes=None, handle=handle))
+    return accepted
+
+
+def _publish(settings: Settings, events: list[Event]) -> None:
+    producer = EventProducer(settings, default_codec())
+    for event in events:
+        producer.send(event)
+    producer.flush()
+
+
+def _wait_for(settings: Settings, done: Callable[[list[Event]], bool],
+              timeout: float) -> list[Event]:
+    """The log, read again and again until ``done`` says so or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = read_all(settings, idle_timeout=2)
+        if done(events) or time.monotonic() > deadline:
+            return events
+        time.sleep(3)
+
+
+def test_enrichment_loses_nothing_under_faults_and_prediction_survives_a_kill(
+        settings: Settings, tmp_path: Path) -> None:
+    world = generate_world(WorldConfig(athletes=120, seed=21, workers=30))
+    world_dir = tmp_path / "world"
+    write_world(world, world_dir)
+    records = list(provider_records(world))
+    accepted = _acceptances(world)
+    wanted = {(a.entity_id, a.platform) for a in accepted} | {
+        (r.entity_id, p) for r in records for p in r.known_handles}
+    stalled = _stalled_handles(world_dir, accepted)
+    assert stalled, "no hanging handle in this world: the test would prove nothing"
+    env = {**worker_env(settings, tmp_path / "state", world_dir, "quorum"),
+           "CROWDLOG_WORLD_DIR": str(world_dir), **FAULTS}
+    with worker(env, tmp_path / "worker.log"):
+        _publish(settings, [*records, *accepted])
+
+        def settled(events: list[Event]) -> bool:
+            return wanted <= _first_outcomes(events).keys()
+
+        events = _wait_for(settings, settled, timeout=240)
+        first = _first_outcomes(events)
+        assert wanted <= first.keys(), f"never enriched: {sorted(wanted - first.keys())[:5]}"
+        # The hanging handles became "unreachable" after their attempts; every other profile
+        # (on any partition, the hanging ones' included) was out before the first of them.
+        for key in stalled:
+            outcome = first[key]
+            assert isinstance(outcome, ProfileUnavailable) and outcome.reason == "unreachable"
+        first_stalled = min(first[key].meta.occurred_at for key in stalled)
+        others = [e for key, e in first.items() if key not in stalled]
+        assert max(e.meta.occurred_at for e in others) < first_stalled
+        assert any(isinstance(e, ProfileEnriched) and e.attempts > 1 for e in others)
+
+        def refreshed(events: list[Event]) -> bool:
+            return any(isinstance(e, ProfileEnriched) and e.fetch >= 1 for e in events)
+
+        events = _wait_for(settings, refreshed, timeout=120)
+        refresh = next(e for e in events if isinstance(e, ProfileEnriched) and e.fetch >= 1)
+        assert refresh.supersedes in {e.event_id for e in events}
+        assert refresh.supersedes in refresh.meta.parents
+    _predict_through_a_kill(settings, world, tmp_path)
+
+
+def _stalled_handles(world_dir: Path, accepted: list[HandleAccepted]) -> set[tuple[str, str]]:
+    """Which accepted handles hang on every request, as the worker's platforms are configured."""
+    config = PlatformConfig.from_env({"CROWDLOG_WORLD_DIR": str(world_dir), **FAULTS})
+    assert config is not None
+    platforms = config.platforms()
+    return {(a.entity_id, a.platform) for a in accepted
+            if a.handle and platforms[a.platform].stalls(a.handle)}
+
+
+def _first_outcomes(events: list[Event]) -> dict[tuple[str, str], Event]:
+    """The first fetch outcome (profile or unavailable) per record and platform."""
+    first: dict[tuple[str, str], Event] = {}
+    for event in events:
+        if isinstance(event, ProfileEnriched | ProfileUnavailable) and event.fetch == 0:
+            first.setdefault((event.entity_id, event.platform), event)
+    return first
+
+
+def _predict_through_a_kill(settings: Settings, world: World, tmp_path: Path) -> None:
+    """Outcomes flow while ``crowdlog predict`` is SIGKILLed and restarted."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+           "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix,
+           "CROWDLOG_STATE_DIR": str(tmp_path / "state"), "CROWDLOG_LOG_LEVEL": "warning",
+           "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "streams.cli", "predict"]
+    log = (tmp_path / "predict.log").open("ab")
+    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    partners = threading.Thread(target=run_partner_service, daemon=True, args=(
+        settings, default_codec(), world), kwargs={"rate": 40.0, "idle_timeout": 15.0})
+    partners.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _count(settings, ModelEvaluated) < 60:
+        time.sleep(2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    second = subprocess.Popen([*command, "--idle-timeout", "20"], cwd=ROOT, env=env,
+                              stdout=log, stderr=log)
+    partners.join(300)
+    assert second.wait(300) == 0, (tmp_path / "predict.log").read_text()[-3000:]
+    assert "restored a snapshot" in (tmp_path / "predict.log").read_text()
+    events = read_all(settings, idle_timeout=3)
+    outcomes = {e.event_id for e in events if isinstance(e, PageViewsObserved)}
+    evaluations = {e.event_id: e for e in events if isinstance(e, ModelEvaluated)}.values()
+    learned = [e.meta.parents[0] for e in evaluations]
+    assert sorted(e.outcomes for e in evaluations) == list(range(1, len(outcomes) + 1))
+    assert len(learned) == len(set(learned)) and set(learned) == outcomes
+    assert any(isinstance(e, PageViewsPredicted) and e.model_outcomes > 0 for e in events)
+
+
+def _count(settings: Settings, kind: type[Event]) -> int:
+    return sum(isinstance(e, kind) for e in read_all(settings, idle_timeout=1))
