@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`: the pipeline end to end on a real broker. Starts Kafka (left running for you to
 # explore; `make kafka-down` stops it), creates the topics, ingests the sample provider feed,
-# then runs a simulated world of athletes through the crowd pipeline (Faust stages for tasks,
-# consensus and workers, a simulated crowd answering the HITs), scores it against the world's
-# ground truth, and finally indexes the whole log into SQL and prints what landed.
+# then runs a simulated world of athletes through the pipeline (Faust stages for tasks,
+# consensus, workers and enrichment, a simulated crowd answering the HITs, simulated social
+# platforms, the prediction service learning from simulated partnered posts), scores it against
+# the world's ground truth, ranks whom to partner with, plots the model's error, and finally
+# indexes the whole log into SQL and prints what landed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 crowdlog=.venv/bin/crowdlog
@@ -27,19 +29,39 @@ athletes=${DEMO_ATHLETES:-2000}
 step "a simulated world of $athletes athletes (5% namesakes, 10% spammers) in $world"
 $crowdlog world generate --athletes "$athletes" --seed 1 --out "$world"
 
-step "crowd pipeline: Faust worker + simulated crowd on the broker"
+step "pipeline: Faust worker (crowd stages + enrichment), prediction service, simulated crowd"
 export CROWDLOG_GOLD_FILE=$world/gold.csv CROWDLOG_COMMIT_INTERVAL=0.2
+# The simulated platforms serve the world's profiles; profiles older than two minutes are
+# fetched again (the "nightly job", sped up so the demo shows it).
+export CROWDLOG_WORLD_DIR=$world CROWDLOG_REFRESH_AGE=${DEMO_REFRESH_AGE:-120}
 export CROWDLOG_STATE_DIR=.state/demo-faust
 rm -rf "$CROWDLOG_STATE_DIR"
 $crowdlog worker --loglevel warn > .state/demo-worker.log 2>&1 &
 worker=$!
-trap 'kill $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT
+$crowdlog predict > .state/demo-predict.log 2>&1 &
+predictor=$!
+stop_services() {
+  kill "$worker" "$predictor" 2>/dev/null || true
+  wait "$worker" "$predictor" 2>/dev/null || true
+}
+trap stop_services EXIT
 $crowdlog ingest "$world/provider.csv" --provider acme --no-progress
 $crowdlog crowd simulate --world "$world"
-kill "$worker"; wait "$worker" 2>/dev/null || true
+
+step "partnered posts: page views observed on our platform, learned online"
+$crowdlog partners simulate --world "$world" --rate 300 --idle-timeout 20
+sleep 5  # the last outcomes reach the model
+stop_services
+cat .state/demo-predict.log
 
 step "scored against the world's ground truth (the pipeline never read it)"
 $crowdlog world score "$world"
+
+step "whom to partner with: the top 20 by predicted page views per post"
+$crowdlog rank --top 20
+
+step "the model's error as outcomes arrived (progressive validation)"
+$crowdlog prediction plot --out .state/demo-model-error.png
 
 step "ingest examples/providers/acme_athletes.csv (6 bad rows on purpose, see its README)"
 $crowdlog ingest examples/providers/acme_athletes.csv --provider acme-sample

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import threading
 from pathlib import Path
 
 from streams.prediction import plot, rank
@@ -26,9 +28,12 @@ def predict(args: argparse.Namespace, settings: Settings) -> int:
     state_dir = Path(os.environ.get("CROWDLOG_STATE_DIR", ".state"))
     snapshots = Path(args.snapshot_dir) if args.snapshot_dir else \
         state_dir / "prediction" / f"{settings.topic_prefix}{model}"
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):  # stop cleanly: outputs flushed, snapshot
+        signal.signal(number, lambda _number, _frame: stop.set())
     report = run_prediction_service(
         settings, default_codec(), PredictionConfig(model=model, instance=settings.instance),
-        snapshot_dir=snapshots, idle_timeout=args.idle_timeout)
+        snapshot_dir=snapshots, idle_timeout=args.idle_timeout, stop=stop)
     restored = ("" if report.restored_outcomes is None
                 else f" (restored a snapshot at {report.restored_outcomes} outcomes)")
     print(f"prediction: {report.events} events read{restored}, {report.predictions} "

@@ -23,6 +23,7 @@ from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.prediction import core
 from streams.prediction.core import PredictionConfig, PredictionState
+from streams.prediction.models import ModelEvaluated, PageViewsPredicted
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.topics import ENRICHMENT_PROFILES, PREDICTION_OUTCOMES, RECORDS_RECEIVED, full_name
@@ -84,23 +85,29 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
         log.info("prediction snapshot restored", outcomes=state.outcomes)
     producer = EventProducer(settings, codec)
     topics = [full_name(spec, settings.topic_prefix) for spec in _INPUTS]
-    saved_at = time.monotonic()
+    saved_at = idle_since = time.monotonic()
+    stop = stop or threading.Event()
     with EventConsumer(settings, codec, topics, group_id=f"{settings.topic_prefix}prediction",
                        start_offsets=lambda _assigned: dict(position),
                        deadletter=producer) as consumer:
-        for batch in consumer.batches(max_size=500, poll_timeout=0.5,
-                                      idle_timeout=idle_timeout):
-            for consumed in batch.events:
-                for output in core.handle(state, consumed.event, config):
-                    producer.send(output)
-                    report.predictions += output.schema_name.endswith("Predicted")
-                    report.evaluations += output.schema_name.endswith("Evaluated")
-                report.events += 1
-            position.update(batch.positions)
+        while not stop.is_set():
+            # Drain what is there, then look at the clock: stop, snapshot and idleness are
+            # checked between polls even when nothing arrives.
+            for batch in consumer.batches(max_size=500, poll_timeout=0.5, idle_timeout=0):
+                for consumed in batch.events:
+                    for output in core.handle(state, consumed.event, config):
+                        producer.send(output)
+                        report.predictions += isinstance(output, PageViewsPredicted)
+                        report.evaluations += isinstance(output, ModelEvaluated)
+                    report.events += 1
+                position.update(batch.positions)
+                idle_since = time.monotonic()
+                if stop.is_set():
+                    break
             if time.monotonic() - saved_at >= snapshot_seconds:
                 _snapshot(producer, store, state, position, report)
                 saved_at = time.monotonic()
-            if stop is not None and stop.is_set():
+            if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
                 break
         _snapshot(producer, store, state, position, report)
     return report

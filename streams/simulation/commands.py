@@ -59,10 +59,13 @@ def world_score(args: argparse.Namespace, settings: Settings) -> int:
 
     from streams.codecs import default_codec
     from streams.consumer import EventConsumer
+    from streams.prediction.evaluate import top_overlap
+    from streams.prediction.models import PageViewsPredicted
     from streams.simulation.score import score
     from streams.topics import (
         CONSENSUS_RESULTS,
         ENRICHMENT_PROFILES,
+        PREDICTION_PAGEVIEWS,
         TASKS_ASSIGNMENTS,
         TASKS_HITS,
         WORKERS_QUALITY,
@@ -74,12 +77,17 @@ def world_score(args: argparse.Namespace, settings: Settings) -> int:
     world = load_world(Path(args.world))
     topics = [full_name(spec, settings.topic_prefix) for spec in
               (TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS, WORKERS_QUALITY,
-               WORKERS_REVIEWS, ENRICHMENT_PROFILES)]
+               WORKERS_REVIEWS, ENRICHMENT_PROFILES, PREDICTION_PAGEVIEWS)]
     with EventConsumer(settings, default_codec(), topics,
                        group_id=f"crowdlog-score-{uuid.uuid4().hex}",
                        config={"enable.auto.commit": "false"}) as consumer:
         events = [c.event for c in consumer.events(idle_timeout=args.idle_timeout)]
     print("\n".join(score(world, events).lines()))
+    predicted = {e.entity_id.split(":", 1)[1]: e.page_views for e in events
+                 if isinstance(e, PageViewsPredicted)}
+    if predicted:
+        print(f"ranking             {top_overlap(predicted, world)} of the world's true top 20 "
+              f"in the predicted top 20 ({len(predicted)} athletes predicted)")
     return 0
 
 

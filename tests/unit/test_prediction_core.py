@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from streams.events.model import Producer, Provenance
 from streams.prediction.core import PredictionConfig, PredictionState, handle
 from streams.prediction.evaluate import compare_online_and_batch, top_overlap
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
+from streams.prediction.service import SnapshotStore
 from streams.records.models import RecordReceived
 from streams.simulation.local import run_local
 from streams.simulation.score import score
@@ -132,3 +134,20 @@ def test_in_process_the_namesake_check_catches_what_consensus_let_through() -> N
     latest = {e.entity_id.split(":", 1)[1]: e.page_views for e in run.events
               if isinstance(e, PageViewsPredicted)}
     assert top_overlap(latest, world) >= 15
+
+
+def test_the_snapshot_store_keeps_a_bounded_history_and_restores_the_latest(
+        tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path, keep=2)
+    assert store.latest() is None
+    state = PredictionState.fresh(CONFIG)
+    handle(state, _record(), CONFIG)
+    handle(state, _profile("instagram", 2_000_000), CONFIG)
+    for number in range(3):
+        handle(state, _outcome(9_000.0 + number, number), CONFIG)
+        store.save(state, {("outcomes", 0): number + 1})
+    assert len(store.files()) == 2
+    latest = store.latest()
+    assert latest is not None
+    restored, position = latest
+    assert restored.outcomes == 3 and position == {("outcomes", 0): 3}
