@@ -35,10 +35,11 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: install ## throughput vs raw confluent-kafka; consensus accuracy vs batch methods; crowd cost
+bench: install ## throughput vs raw confluent-kafka; consensus vs batch methods; crowd cost; models vs batch
 	$(WITH_KAFKA) $(PY) -m benchmarks.throughput
 	$(PY) -m benchmarks.crowd_accuracy
 	$(PY) -m benchmarks.crowd_pipeline
+	$(PY) -m benchmarks.prediction
 
 kafka-up: ## start the local broker (assembled from Maven Central on first use)
 	bash infra/kafka/kafka.sh up

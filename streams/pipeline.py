@@ -73,10 +73,15 @@ class PipelineConfig:
         )
 
 
+def view_group(settings: Settings) -> str:
+    """Where the worker-quality view records how far it has read (see ``QualityView``)."""
+    return f"{settings.topic_prefix}crowdlog-quality-view"
+
+
 def attach_stages(app: faust.App, settings: Settings, codec: Codec,
                   config: PipelineConfig) -> None:
     """Register the crowd stages (and the worker view) and, with platforms, enrichment."""
-    view = QualityView(settings, codec)
+    view = QualityView(settings, codec, position_group=view_group(settings))
 
     async def start_view() -> None:
         view.start()

@@ -60,36 +60,45 @@ class CrowdSummary:
 
 
 class PipelineProgress:
-    """How far the pipeline's consumer group has got on the topics it reads."""
+    """How far the pipeline has got: its consumer group on the topics it reads, and the
+    worker-quality view consensus decides with (``view_group``) on ``workers.quality``."""
 
     def __init__(self, settings: Settings, group_id: str,
-                 specs: Iterable[TopicSpec] = _PIPELINE_INPUTS) -> None:
-        self._consumer = Consumer({**settings.kafka_config(), "group.id": group_id,
-                                   "enable.auto.commit": False})
-        self._partitions = [TopicPartition(full_name(spec, settings.topic_prefix), p)
-                            for spec in specs for p in range(spec.partitions)]
+                 specs: Iterable[TopicSpec] = _PIPELINE_INPUTS,
+                 view_group: str | None = None) -> None:
+        def partitions(specs: Iterable[TopicSpec]) -> list[TopicPartition]:
+            return [TopicPartition(full_name(spec, settings.topic_prefix), p)
+                    for spec in specs for p in range(spec.partitions)]
+
+        self._readers = [(Consumer({**settings.kafka_config(), "group.id": group,
+                                    "enable.auto.commit": False}), partitions(specs))
+                         for group, specs in ((group_id, specs),
+                                              (view_group, (WORKERS_QUALITY,)))
+                         if group is not None]
 
     def lag(self) -> int:
-        """Messages the group has not committed past, over every partition.
+        """Messages not yet committed past, over every partition of every reader.
 
-        While the group's coordinator is moving or loading (a fresh broker, a rebalance) the
-        answer is unknown, which counts as not caught up: one message behind.
+        While a coordinator is moving or loading (a fresh broker, a rebalance) the answer is
+        unknown, which counts as not caught up: one message behind.
         """
-        try:
-            committed = self._consumer.committed(self._partitions, timeout=10)
-        except KafkaException as exc:
-            error = exc.args[0] if exc.args else None
-            if isinstance(error, KafkaError) and error.code() in _TRANSIENT:
-                return 1
-            raise
         total = 0
-        for tp in committed:
-            _low, high = self._consumer.get_watermark_offsets(tp, timeout=10, cached=False)
-            total += max(0, high - max(tp.offset, 0))
+        for consumer, partitions in self._readers:
+            try:
+                committed = consumer.committed(partitions, timeout=10)
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                if isinstance(error, KafkaError) and error.code() in _TRANSIENT:
+                    return 1
+                raise
+            for tp in committed:
+                _low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+                total += max(0, high - max(tp.offset, 0))
         return total
 
     def close(self) -> None:
-        self._consumer.close()
+        for consumer, _partitions in self._readers:
+            consumer.close()
 
 
 def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipeline_group: str,
@@ -110,7 +119,9 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
     hits: dict[str, HitPublished] = {}
     summary = CrowdSummary()
     producer = EventProducer(settings, codec)
-    progress = PipelineProgress(settings, pipeline_group)
+    # The worker's quality view records its position as ``streams.pipeline.view_group`` names it.
+    progress = PipelineProgress(settings, pipeline_group,
+                                view_group=f"{pipeline_group}-quality-view")
     topics = [full_name(spec, settings.topic_prefix) for spec in _CROWD_INPUTS]
     idle = 0
     clock: list[datetime] = []  # the crowd's "now": HITs are created when the crowd hears them

@@ -6,6 +6,10 @@ reads all partitions of ``workers.quality`` from the beginning, without a consum
 background thread, so a restarted process rebuilds it from the log and several consensus
 processes each see all workers. Models are parsed lazily, when consensus first asks after an
 update.
+
+The view commits how far it has read under ``position_group`` (never reading from there: it
+always starts from the beginning), so an operator, or the crowd simulator, can see whether
+consensus already knows the latest worker estimates.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from streams.workers.models import WorkerBlocked, WorkerQualityEstimated
 class QualityView:
     """A ``WorkerView`` kept current by a daemon thread; ``start`` once, ``stop`` at shutdown."""
 
-    def __init__(self, settings: Settings, codec: Codec) -> None:
+    def __init__(self, settings: Settings, codec: Codec, position_group: str) -> None:
         self._settings = settings
         self._codec = codec
+        self._position_group = position_group
         self._raw: dict[str, str] = {}
         self._parsed: dict[str, WorkerModel] = {}
         self._blocked: set[str] = set()
@@ -63,19 +68,25 @@ class QualityView:
 
     def _run(self) -> None:
         topic = full_name(WORKERS_QUALITY, self._settings.topic_prefix)
-        consumer = Consumer({**self._settings.kafka_config(), "group.id": "quality-view",
+        consumer = Consumer({**self._settings.kafka_config(), "group.id": self._position_group,
                              "enable.auto.commit": False, "auto.offset.reset": "earliest"})
         try:
             consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
                              for p in range(WORKERS_QUALITY.partitions)])
             while not self._stop.is_set():
+                read: dict[int, int] = {}
                 for message in consumer.consume(500, timeout=0.2):
-                    value = message.value()
-                    if message.error() or value is None:
+                    value, partition, offset = message.value(), message.partition(), \
+                        message.offset()
+                    if message.error() or value is None or partition is None or offset is None:
                         continue
+                    read[partition] = offset + 1
                     try:
                         self.apply(self._codec.decode(value))
                     except EventFormatError:
                         continue  # advisory: the topic's own consumers dead-letter it
+                if read:
+                    consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in read.items()],
+                                    asynchronous=True)
         finally:
             consumer.close()
