@@ -52,8 +52,9 @@ WORKERS_REVIEWS = TopicSpec("workers.reviews", (AssignmentReviewed,), partitions
 ENRICHMENT_PROFILES = TopicSpec(
     "enrichment.profiles", (ProfileEnriched, ProfileUnavailable, HandleRejected), partitions=6)
 PREDICTION_PAGEVIEWS = TopicSpec("prediction.pageviews", (PageViewsPredicted,), partitions=6)
-PREDICTION_OUTCOMES = TopicSpec("prediction.outcomes", (PageViewsObserved,), partitions=6)
-# One model learns from every outcome, in one order: its error curve is one partition.
+# One model learns from every outcome in one order, so outcomes and the model's error curve are
+# one partition each: a model rebuilt from a snapshot learns the same outcomes in the same order.
+PREDICTION_OUTCOMES = TopicSpec("prediction.outcomes", (PageViewsObserved,), partitions=1)
 PREDICTION_METRICS = TopicSpec("prediction.metrics", (ModelEvaluated,), partitions=1)
 DEADLETTER = TopicSpec("deadletter", (MessageDeadLettered,), partitions=3)
 
