@@ -4,8 +4,8 @@
 # then runs a simulated world of athletes through the pipeline (Faust stages for tasks,
 # consensus, workers and enrichment, a simulated crowd answering the HITs, simulated social
 # platforms, the prediction service learning from simulated partnered posts), scores it against
-# the world's ground truth, ranks whom to partner with, plots the model's error, and finally
-# indexes the whole log into SQL and prints what landed.
+# the world's ground truth, indexes the whole log into SQL, and ends with whom to partner with
+# and the model's error over time.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 crowdlog=.venv/bin/crowdlog
@@ -57,12 +57,6 @@ cat .state/demo-predict.log
 step "scored against the world's ground truth (the pipeline never read it)"
 $crowdlog world score "$world"
 
-step "whom to partner with: the top 20 by predicted page views per post"
-$crowdlog rank --top 20
-
-step "the model's error as outcomes arrived (progressive validation)"
-$crowdlog prediction plot --out .state/demo-model-error.png
-
 step "ingest examples/providers/acme_athletes.csv (6 bad rows on purpose, see its README)"
 $crowdlog ingest examples/providers/acme_athletes.csv --provider acme-sample
 
@@ -71,6 +65,12 @@ $crowdlog sink event-index --idle-timeout 5
 
 step "what landed"
 $crowdlog index summary --latest 8
+
+step "whom to partner with: the top 20 by predicted page views per post"
+$crowdlog rank --top 20
+
+step "the model's error as outcomes arrived (progressive validation)"
+$crowdlog prediction plot --out .state/demo-model-error.png
 
 printf '\nKafka is still running at %s (make kafka-down stops it).\n' "$KAFKA_BOOTSTRAP_SERVERS"
 printf 'Try: CROWDLOG_TOPIC_PREFIX=%s %s tail %sconsensus.results --from-beginning --idle-timeout 3\n' "$CROWDLOG_TOPIC_PREFIX" "$crowdlog" "$CROWDLOG_TOPIC_PREFIX"

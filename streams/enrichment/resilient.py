@@ -100,7 +100,11 @@ class ResilientClient:
     Parameters
     ----------
     max_attempts:
-        Attempts per lookup before ``LookupGaveUp``.
+        Failed attempts (5xx, timeouts) per lookup before ``LookupGaveUp``.
+    max_throttled:
+        429s tolerated per lookup on top of those: a 429 is the platform pacing us, not
+        failing, so waiting it out does not use up an attempt, but a platform that refuses for
+        ever must still end in ``LookupGaveUp`` rather than a lookup that never returns.
     base_delay, max_delay:
         Before attempt ``n + 1`` it waits a uniform random time up to
         ``min(max_delay, base_delay * 2 ** (n - 1))`` (full jitter); after a 429 it waits the
@@ -116,7 +120,8 @@ class ResilientClient:
         How to wait and what time it is; tests inject fakes to check the waits.
     """
 
-    def __init__(self, inner: PlatformClient, *, max_attempts: int = 5, base_delay: float = 0.5,
+    def __init__(self, inner: PlatformClient, *, max_attempts: int = 5, max_throttled: int = 20,
+                 base_delay: float = 0.5,
                  max_delay: float = 30.0, timeout: float = 10.0, rate: float | None = None,
                  burst: int = 1, seed: int = 0, sleep: Sleep = asyncio.sleep,
                  clock: Clock = time.monotonic) -> None:
@@ -126,6 +131,7 @@ class ResilientClient:
             raise ValueError("need 0 <= base_delay <= max_delay and a positive timeout")
         self._inner = inner
         self._max_attempts = max_attempts
+        self._max_throttled = max_throttled
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._timeout = timeout
@@ -163,28 +169,35 @@ class ResilientClient:
         """
         self._stats.lookups += 1
         last_error = ""
-        for attempt in range(1, self._max_attempts + 1):
+        failures = throttled = 0
+        while True:
             if self._bucket is not None:
                 await self._bucket.acquire()
             self._stats.attempts += 1
+            requests = failures + throttled + 1
             try:
-                return await asyncio.wait_for(self._inner.lookup(handle), self._timeout), attempt
+                return (await asyncio.wait_for(self._inner.lookup(handle), self._timeout),
+                        requests)
             except AccountUnavailable as unavailable:
                 self._stats.unavailable += 1
-                return unavailable, attempt
+                return unavailable, requests
             except TransientPlatformError as error:
                 last_error = str(error)
                 floor = self._failed(error)
+                if isinstance(error, RateLimited):
+                    throttled += 1
+                else:
+                    failures += 1
             except TimeoutError:
                 self._stats.timeouts += 1
                 last_error = f"no answer within {self._timeout}s"
                 floor = 0.0
-            if attempt < self._max_attempts:
-                self._stats.retries += 1
-                await self._sleep(floor + self._backoff(handle, attempt))
-        self._stats.gave_up += 1
-        return LookupGaveUp(self.platform, handle, self._max_attempts, last_error), \
-            self._max_attempts
+                failures += 1
+            if failures >= self._max_attempts or throttled > self._max_throttled:
+                self._stats.gave_up += 1
+                return LookupGaveUp(self.platform, handle, requests, last_error), requests
+            self._stats.retries += 1
+            await self._sleep(floor + self._backoff(handle, max(1, failures)))
 
     def _failed(self, error: TransientPlatformError) -> float:
         """Count a transient failure; the least wait it demands before the next attempt."""

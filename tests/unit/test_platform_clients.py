@@ -245,6 +245,21 @@ def test_retries_through_429s_5xx_and_timeouts_to_every_true_profile(world: Worl
     assert platform.stats.calls == stats.attempts
 
 
+def test_429s_do_not_use_up_attempts_but_are_bounded_too() -> None:
+    """A 429 is the platform pacing us: wait it out; only a platform refusing for ever ends."""
+    fake = FakeTime()
+    inner = Scripted({"kingjames": [RateLimited(1.0)] * 3 + [ServerError(502)]})
+    client = ResilientClient(inner, max_attempts=2, max_throttled=3, sleep=fake.sleep,
+                             clock=fake.clock)
+    outcome, requests = run(client.attempt("kingjames"))
+    assert isinstance(outcome, ProfileLookup) and requests == 5
+    refusing = Scripted({"kingjames": [RateLimited(1.0)] * 10})
+    stubborn = ResilientClient(refusing, max_attempts=2, max_throttled=3, sleep=fake.sleep,
+                               clock=fake.clock)
+    gave_up, tried = run(stubborn.attempt("kingjames"))
+    assert isinstance(gave_up, LookupGaveUp) and tried == 4 == gave_up.attempts
+
+
 def test_gives_up_after_max_attempts_with_the_last_error() -> None:
     def give_up(seed: int) -> tuple[LookupGaveUp, ResilientClient, Scripted, list[float]]:
         fake = FakeTime()
@@ -328,8 +343,8 @@ def test_a_hold_delays_waiting_and_later_tokens() -> None:
 def test_a_429_holds_back_other_handles_through_the_bucket() -> None:
     fake = FakeTime()
     inner = Scripted({"first": [RateLimited(5.0)]}, clock=fake.clock)
-    client = ResilientClient(inner, max_attempts=1, rate=100.0, sleep=fake.sleep,
-                             clock=fake.clock)
+    client = ResilientClient(inner, max_attempts=1, max_throttled=0, rate=100.0,
+                             sleep=fake.sleep, clock=fake.clock)
 
     async def scenario() -> None:
         with pytest.raises(LookupGaveUp, match="rate limited"):
