@@ -38,13 +38,13 @@ from tests.integration.processes import ROOT, read_all, worker, worker_env
 
 # The platforms serve 10 requests per second each (the client asks for 15, so 429s follow),
 # fail 15% of requests with a 5xx, answer 10% ten times slower, and hang on 3% of the handles
-# for two minutes: each attempt at those times out after 8 s, and after 5 they are
-# "unreachable", 40 s at the earliest, when the other profiles are long out (~15 s).
+# for two minutes: each attempt at those times out after 6 s, and after 5 they are
+# "unreachable", 30 s at the earliest, when the other profiles are long out (~15 s).
 FAULTS = {
     "CROWDLOG_PLATFORM_LATENCY": "0.05", "CROWDLOG_PLATFORM_RATE_LIMIT": "100",
     "CROWDLOG_PLATFORM_ERROR_RATE": "0.15", "CROWDLOG_PLATFORM_SLOW_RATE": "0.1",
     "CROWDLOG_PLATFORM_STALL_RATE": "0.03", "CROWDLOG_PLATFORM_STALL_SECONDS": "120",
-    "CROWDLOG_FETCH_TIMEOUT": "8", "CROWDLOG_FETCH_ATTEMPTS": "5",
+    "CROWDLOG_FETCH_TIMEOUT": "6", "CROWDLOG_FETCH_ATTEMPTS": "5",
     "CROWDLOG_FETCH_RATE": "15", "CROWDLOG_REFRESH_AGE": "30",
 }
 
@@ -110,7 +110,7 @@ def test_enrichment_loses_nothing_under_faults_and_prediction_survives_a_kill(
         first = _first_outcomes(events)
         missing = sorted(handles.keys() - first.keys())
         assert not missing, f"never enriched nor recorded unavailable: {missing[:5]}"
-        # The hanging handles became "unreachable" after their 5 attempts (40 s at least);
+        # The hanging handles became "unreachable" after their 5 attempts (30 s at least);
         # every other profile, on any partition (the hanging ones' included), was out before
         # the first of them: nothing waited behind a hanging fetch.
         for key in stalled:
@@ -167,14 +167,14 @@ def _predict_through_a_kill(settings: Settings, world: World, tmp_path: Path) ->
     log = (tmp_path / "predict.log").open("ab")
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     partners = threading.Thread(target=run_partner_service, daemon=True, args=(
-        settings, default_codec(), world), kwargs={"rate": 40.0, "idle_timeout": 15.0})
+        settings, default_codec(), world), kwargs={"rate": 40.0, "idle_timeout": 8.0})
     partners.start()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _count(settings, ModelEvaluated) < 60:
         time.sleep(2)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    second = subprocess.Popen([*command, "--idle-timeout", "20"], cwd=ROOT, env=env,
+    second = subprocess.Popen([*command, "--idle-timeout", "12"], cwd=ROOT, env=env,
                               stdout=log, stderr=log)
     partners.join(300)
     assert second.wait(300) == 0, (tmp_path / "predict.log").read_text()[-3000:]
