@@ -2,10 +2,10 @@
 
 One model serves every athlete, so the state is global: the model, and per athlete the record's
 facts and the latest profile per platform (a refresh replaces it, a rejected or unavailable
-account removes it). Each new or refreshed profile triggers a prediction; each observed outcome
-is first predicted from the athlete's current features, scored, and only then learned
-(progressive validation), so the published running error is honest; the athlete then gets a
-new prediction from the model that has learned it.
+account removes it). The record and each new, refreshed or removed profile trigger a
+prediction; each observed outcome is first predicted from the athlete's current features,
+scored, and only then learned (progressive validation), so the published running error is
+honest; the athlete then gets a new prediction from the model that has learned it.
 
 Event ids derive from what the event is about and how many outcomes the model had learned, so
 re-running the core from a snapshot over the same log gives the same events.
@@ -99,9 +99,11 @@ def handle(state: PredictionState, event: Event, config: PredictionConfig) -> li
         known = athlete.record_id == event.event_id
         athlete.record_id, athlete.sport = event.event_id, event.sport
         athlete.league, athlete.country = event.league, event.country
-        if known or not athlete.profiles:
-            return []
-        return _predict(state, athlete, event, config)  # profiles read before their record
+        if known:
+            return []  # redelivered
+        # Every athlete is predicted once known (an athlete with no account at all still gets
+        # the base views), again when a profile read before the record can now be used.
+        return _predict(state, athlete, event, config)
     if isinstance(event, PageViewsObserved):
         return _learn(state, athlete, event, config)
     if isinstance(event, ProfileEnriched):

@@ -116,7 +116,6 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
     figures would depend on the machine's speed.
     """
     crowd = SimulatedCrowd(world, seed=crowd_seed)
-    hits: dict[str, HitPublished] = {}
     summary = CrowdSummary()
     producer = EventProducer(settings, codec)
     # The worker's quality view records its position as ``streams.pipeline.view_group`` names it.
@@ -124,31 +123,14 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
                                 view_group=f"{pipeline_group}-quality-view")
     topics = [full_name(spec, settings.topic_prefix) for spec in _CROWD_INPUTS]
     idle = 0
-    clock: list[datetime] = []  # the crowd's "now": HITs are created when the crowd hears them
     # Always from the beginning: a restarted crowd replays the same HITs into the same
     # deterministic assignments (same ids), which the pipeline drops as duplicates.
     with EventConsumer(settings, codec, topics, group_id=f"{pipeline_group}-crowd",
                        start_offsets=lambda partitions: {}) as consumer:
-
-        def listen() -> int:
-            heard = 0
-            for batch in consumer.batches(max_size=5000, poll_timeout=poll_interval,
-                                          idle_timeout=0):
-                for consumed in batch.events:
-                    heard += 1
-                    if not _answerable(world, consumed.event):
-                        summary.unanswerable += 1
-                        continue
-                    if isinstance(consumed.event, HitPublished):
-                        hits[consumed.event.hit_id] = consumed.event
-                        if not clock:
-                            clock.append(consumed.event.meta.occurred_at)
-                    tell_crowd(crowd, consumed.event, clock[0] if clock else None)
-            return heard
-
+        listener = _Listener(world, crowd, consumer, summary, poll_interval)
         stop = stop or threading.Event()
         while not stop.is_set():
-            heard = _settle(progress, consumer, listen, timeout=catch_up_timeout,
+            heard = _settle(progress, consumer, listener.listen, timeout=catch_up_timeout,
                             poll_interval=poll_interval, grace=grace, stop=stop)
             moment = crowd.next_submission_at()
             if moment is None:
@@ -160,17 +142,48 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
                 continue
             idle = 0
             summary.steps += 1
-            horizon = moment + timedelta(seconds=step_seconds)
-            clock[:] = [horizon]
-            for submission in crowd.advance(horizon):
-                hit = hits[submission.hit_id]
+            listener.now = moment + timedelta(seconds=step_seconds)
+            for submission in crowd.advance(listener.now):
+                hit = listener.hits[submission.hit_id]
                 producer.send(submission_event(submission, hit.entity_id, hit.gold,
                                                settings.instance))
                 summary.submitted += 1
             producer.flush()
-    summary.hits = len(hits)
+    summary.hits = len(listener.hits)
     progress.close()
     return summary
+
+
+class _Listener:
+    """Tells the crowd what the pipeline said: HITs, extensions, expiries, blocks, reviews.
+
+    ``now`` is the crowd's clock: HITs are created when the crowd hears them, at the first
+    HIT's time until the crowd has taken a step.
+    """
+
+    def __init__(self, world: World, crowd: SimulatedCrowd, consumer: EventConsumer,
+                 summary: CrowdSummary, poll_interval: float) -> None:
+        self.hits: dict[str, HitPublished] = {}
+        self.now: datetime | None = None
+        self._world, self._crowd, self._consumer = world, crowd, consumer
+        self._summary, self._poll_interval = summary, poll_interval
+
+    def listen(self) -> int:
+        """Take in everything available now; how many events that was."""
+        heard = 0
+        for batch in self._consumer.batches(max_size=5000, poll_timeout=self._poll_interval,
+                                            idle_timeout=0):
+            for consumed in batch.events:
+                heard += 1
+                event = consumed.event
+                if not _answerable(self._world, event):
+                    self._summary.unanswerable += 1
+                    continue
+                if isinstance(event, HitPublished):
+                    self.hits[event.hit_id] = event
+                    self.now = self.now or event.meta.occurred_at
+                tell_crowd(self._crowd, event, self.now)
+        return heard
 
 
 def _answerable(world: World, event: Event) -> bool:

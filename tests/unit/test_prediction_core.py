@@ -64,6 +64,15 @@ def test_a_profile_before_its_record_is_predicted_when_the_record_arrives() -> N
     assert predicted.model == CONFIG.model and predicted.model_outcomes == 0
 
 
+def test_an_athlete_is_predicted_from_the_record_alone_once() -> None:
+    """An athlete with no account anywhere still gets the base views, and a place in the rank."""
+    state = PredictionState.fresh(CONFIG)
+    [predicted] = handle(state, _record(), CONFIG)
+    assert isinstance(predicted, PageViewsPredicted)
+    assert predicted.meta.parents == (_record().event_id,)
+    assert handle(state, _record(), CONFIG) == []  # redelivered
+
+
 def test_refreshed_and_unavailable_profiles_give_new_predictions() -> None:
     state = PredictionState.fresh(CONFIG)
     handle(state, _record(), CONFIG)
