@@ -169,10 +169,12 @@ def _predict_through_a_kill(settings: Settings, world: World, tmp_path: Path) ->
     partners = threading.Thread(target=run_partner_service, daemon=True, args=(
         settings, default_codec(), world), kwargs={"rate": 40.0, "idle_timeout": 8.0})
     partners.start()
+    snapshots = tmp_path / "state" / "prediction" / f"{settings.topic_prefix}linear"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and _count(settings, ModelEvaluated) < 60:
+    while time.monotonic() < deadline and not (
+            list(snapshots.glob("*.snapshot")) and _count(settings, ModelEvaluated) >= 60):
         time.sleep(2)
-    first.send_signal(signal.SIGKILL)
+    first.send_signal(signal.SIGKILL)  # once a snapshot exists, so the restart restores one
     first.wait()
     second = subprocess.Popen([*command, "--idle-timeout", "12"], cwd=ROOT, env=env,
                               stdout=log, stderr=log)
