@@ -11,7 +11,6 @@ deterministic event ids makes duplicates harmless.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import faust
@@ -21,7 +20,7 @@ from streams.codecs import default_codec
 from streams.events.codec import Codec
 from streams.events.model import Event
 from streams.logs import logging_config
-from streams.settings import Settings
+from streams.settings import Settings, state_dir
 
 CODEC_NAME = "crowdlog-avro"
 
@@ -56,7 +55,7 @@ def create_app(settings: Settings | None = None, codec: Codec | None = None) -> 
     register_codec(codec or default_codec())
     brokers = [f"kafka://{server}" for server in settings.bootstrap_servers.split(",")]
     app_id = f"{settings.topic_prefix}crowdlog"
-    datadir = Path(os.environ.get("CROWDLOG_STATE_DIR", ".state")) / "faust" / app_id
+    datadir = state_dir() / "faust" / app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     return faust.App(
         app_id,

@@ -6,12 +6,18 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from streams.logs import kafka_logger
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_DATABASE_URL = "sqlite:///crowdlog.db"
+
+
+def state_dir() -> Path:
+    """Where this process keeps local state (Faust's data, model snapshots): CROWDLOG_STATE_DIR."""
+    return Path(os.environ.get("CROWDLOG_STATE_DIR", ".state"))
 
 
 @dataclass(frozen=True)

@@ -27,21 +27,22 @@ from streams.topics import CONSENSUS_RESULTS, ENRICHMENT_PROFILES, RECORDS_RECEI
 def attach(app: faust.App, settings: Settings, codec: Codec, config: EnrichmentConfig,
            clients: Mapping[str, ResilientClient], *, timer_interval: float = 10.0,
            concurrency: int = 64) -> StageAgent:
-    fetcher: Fetcher | None = None
+    async def send(event: Event) -> None:
+        await stage.send(event)  # the stage below, once the fetcher has something to send
+
+    fetcher = Fetcher(clients, send, config, concurrency=concurrency)
 
     def step(key: str, stored: Mapping[str, Any] | None,
              event: Event) -> tuple[dict[str, Any], list[Event]]:
         state = EnrichmentState.from_dict(stored)
         outputs, requests = core.handle(state, event, config, datetime.now(UTC))
         for request in requests:
-            assert fetcher is not None
             fetcher.submit(request)
         return state.to_dict(), outputs
 
     stage = StageAgent(app, settings, codec, name="enrichment",
                        sources=(RECORDS_RECEIVED, CONSENSUS_RESULTS, ENRICHMENT_PROFILES),
                        step=step, producer=config.producer)
-    fetcher = Fetcher(clients, stage.send, config, concurrency=concurrency)
 
     async def sweep() -> None:
         """Re-issue lost fetches and refresh profiles older than ``max_age``."""

@@ -46,9 +46,8 @@ class Fetcher:
         self._clients = clients
         self._send = send
         self._config = config
-        self._concurrency = concurrency
         self._clock = clock
-        self._slots: asyncio.Semaphore | None = None  # made in the running loop
+        self._slots = asyncio.Semaphore(concurrency)  # bound to the running loop on first use
         self._inflight: dict[tuple[str, str, int], asyncio.Task[None]] = {}
         # Fetches whose event is sent but maybe not yet read back into the state.
         self._sent: dict[tuple[str, str, int], datetime] = {}
@@ -79,8 +78,6 @@ class Fetcher:
             await asyncio.gather(*self._inflight.values(), return_exceptions=True)
 
     async def _fetch(self, request: FetchRequest) -> None:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._concurrency)
         try:
             async with self._slots:
                 outcome, attempts = await self._clients[request.platform].attempt(

@@ -6,13 +6,12 @@ Kept apart from ``streams.cli`` so the main command line stays an index.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import threading
 from pathlib import Path
 
 from streams.prediction import plot, rank
-from streams.settings import Settings
+from streams.settings import Settings, state_dir
 
 
 def predict(args: argparse.Namespace, settings: Settings) -> int:
@@ -25,9 +24,8 @@ def predict(args: argparse.Namespace, settings: Settings) -> int:
     if model not in MODELS:
         print(f"error: unknown model {model!r}; known: {', '.join(sorted(MODELS))}")
         return 2
-    state_dir = Path(os.environ.get("CROWDLOG_STATE_DIR", ".state"))
     snapshots = Path(args.snapshot_dir) if args.snapshot_dir else \
-        state_dir / "prediction" / f"{settings.topic_prefix}{model}"
+        state_dir() / "prediction" / f"{settings.topic_prefix}{model}"
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):  # stop cleanly: outputs flushed, snapshot
         signal.signal(number, lambda _number, _frame: stop.set())

@@ -50,12 +50,13 @@ class SnapshotStore:
         return PredictionState.restore(files[-1].read_bytes()) if files else None
 
     def save(self, state: PredictionState, position: dict[Any, int]) -> Path:
-        sequence = len(self.files()) and int(self.files()[-1].stem.split("-")[1]) + 1
+        kept = self.files()
+        sequence = int(kept[-1].stem.split("-")[1]) + 1 if kept else 0
         path = self._directory / f"{state.outcomes:09d}-{sequence:09d}.snapshot"
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(state.snapshot(position))
         os.replace(temporary, path)
-        for old in self.files()[:-self._keep]:
+        for old in [*kept, path][:-self._keep]:
             old.unlink()
         return path
 

@@ -86,6 +86,7 @@ class _Downstream:
                                          slow_rate=0.0, rate_limit=10**9)
         self.states: dict[str, EnrichmentState] = {}
         self.prediction = PredictionState.fresh(PredictionConfig())
+        self.loop = asyncio.new_event_loop()  # one loop for every lookup of the run
 
     def react(self, event: Event) -> list[Event]:
         state = self.states.setdefault(event.entity_id, EnrichmentState())
@@ -97,7 +98,8 @@ class _Downstream:
 
     def _lookup(self, request: FetchRequest) -> Outcome:
         try:
-            return asyncio.run(self.clients[request.platform].lookup(request.handle))
+            return self.loop.run_until_complete(
+                self.clients[request.platform].lookup(request.handle))
         except AccountUnavailable as unavailable:
             return unavailable
 
@@ -169,4 +171,5 @@ def run_local(world: World, *, consensus_config: ConsensusConfig | None = None,
                                        instance="local"))
             drain()
         run.prediction = after.prediction
+        after.loop.close()
     return run
