@@ -14,6 +14,7 @@ from streams.consensus.models import ConsensusFailed, HandleAccepted
 from streams.enrichment.models import HandleRejected, ProfileEnriched, ProfileUnavailable
 from streams.events.deadletter import MessageDeadLettered
 from streams.events.model import Event
+from streams.lineage.models import EventRetracted, RedactionRequested
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.records.models import RecordReceived
 from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
@@ -56,12 +57,16 @@ PREDICTION_PAGEVIEWS = TopicSpec("prediction.pageviews", (PageViewsPredicted,), 
 # one partition each: a model rebuilt from a snapshot learns the same outcomes in the same order.
 PREDICTION_OUTCOMES = TopicSpec("prediction.outcomes", (PageViewsObserved,), partitions=1)
 PREDICTION_METRICS = TopicSpec("prediction.metrics", (ModelEvaluated,), partitions=1)
+# Redactions are few and must be applied in the order asked: one partition. Retractions are
+# keyed by the retracted event's entity, so each stage reads them co-partitioned with its input.
+LINEAGE_REDACTIONS = TopicSpec("lineage.redactions", (RedactionRequested,), partitions=1)
+LINEAGE_RETRACTIONS = TopicSpec("lineage.retractions", (EventRetracted,), partitions=6)
 DEADLETTER = TopicSpec("deadletter", (MessageDeadLettered,), partitions=3)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     RECORDS_RECEIVED, TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS, WORKERS_GRADES,
     WORKERS_QUALITY, WORKERS_REVIEWS, ENRICHMENT_PROFILES, PREDICTION_PAGEVIEWS,
-    PREDICTION_OUTCOMES, PREDICTION_METRICS, DEADLETTER,
+    PREDICTION_OUTCOMES, PREDICTION_METRICS, LINEAGE_REDACTIONS, LINEAGE_RETRACTIONS, DEADLETTER,
 )
 
 

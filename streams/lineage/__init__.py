@@ -1,0 +1,1 @@
+"""Lineage: redaction requests, the retractions they propagate to, and the graph behind them."""

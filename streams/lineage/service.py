@@ -1,0 +1,105 @@
+"""The lineage stage as a service: one consumer loop over the whole log around the pure core.
+
+Lineage is global (a redaction reaches across entities, stages and topics), so it is not a
+partitioned Faust agent. Its state is rebuilt from the log on every start: the graph is the log
+itself, read from the beginning. Before that, the retractions already on the log are read to
+their end, so a restart does not publish them again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import structlog
+from confluent_kafka import Consumer, TopicPartition
+
+from streams.consumer import EventConsumer
+from streams.events.codec import Codec
+from streams.events.errors import EventFormatError
+from streams.events.model import Event
+from streams.lineage.core import LineageConfig, LineageState, observe
+from streams.lineage.models import EventRetracted, RedactionRequested
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.topics import CATALOGUE, DEADLETTER, LINEAGE_RETRACTIONS, full_name
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class LineageReport:
+    events: int = 0
+    redactions: int = 0
+    retractions: int = 0
+    preloaded: int = 0
+
+
+def _existing(settings: Settings, codec: Codec, topic: str) -> Iterator[Event]:
+    """The events of ``topic`` up to its end when called; undecodable ones are skipped here
+    (the main loop dead-letters them)."""
+    consumer = Consumer({**settings.kafka_config(), "group.id": f"lineage-preload-{uuid.uuid4()}",
+                         "enable.auto.commit": "false"})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        ends: dict[int, int] = {}
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                       timeout=10)
+            if high > low:
+                ends[partition] = high
+        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+        remaining = dict(ends)
+        while remaining:
+            msg = consumer.poll(1.0)
+            if msg is None or msg.error() is not None:
+                continue
+            partition, offset, value = msg.partition() or 0, msg.offset() or 0, msg.value()
+            if offset + 1 >= remaining.get(partition, 0):
+                remaining.pop(partition, None)
+            try:
+                yield codec.decode(value or b"")
+            except EventFormatError:
+                continue
+    finally:
+        consumer.close()
+
+
+def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig, *,
+                        idle_timeout: float | None = None,
+                        stop: threading.Event | None = None) -> LineageReport:
+    """Propagate redactions until idle for ``idle_timeout`` seconds (or forever), or ``stop``."""
+    state = LineageState()
+    report = LineageReport()
+    for event in _existing(settings, codec, full_name(LINEAGE_RETRACTIONS,
+                                                       settings.topic_prefix)):
+        observe(state, event, config)
+        report.preloaded += 1
+    producer = EventProducer(settings, codec)
+    topics = [full_name(spec, settings.topic_prefix) for spec in CATALOGUE
+              if spec is not DEADLETTER]
+    stop = stop or threading.Event()
+    idle_since = time.monotonic()
+    # A fresh group every start: the state is rebuilt from the beginning of the log each time.
+    with EventConsumer(settings, codec, topics, f"{settings.topic_prefix}lineage-{uuid.uuid4()}",
+                       config={"enable.auto.commit": "false"}, deadletter=producer) as consumer:
+        while not stop.is_set():
+            for batch in consumer.batches(max_size=2000, poll_timeout=0.5, idle_timeout=0):
+                for consumed in batch.events:
+                    report.events += 1
+                    report.redactions += isinstance(consumed.event, RedactionRequested)
+                    for output in observe(state, consumed.event, config):
+                        producer.send(output)
+                        report.retractions += isinstance(output, EventRetracted)
+                producer.flush()
+                idle_since = time.monotonic()
+                if stop.is_set():
+                    break
+            if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
+                break
+    producer.close()
+    log.info("lineage stopped", events=report.events, retractions=report.retractions)
+    return report
