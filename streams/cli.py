@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from streams import logs
+from streams.lineage.commands import add_commands as add_lineage_commands
 from streams.prediction.commands import add_commands as add_prediction_commands
 from streams.settings import Settings
 from streams.simulation.commands import add_commands
+from streams.tools.commands import add_commands as add_tool_commands
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
@@ -177,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="run the Faust worker (Faust's own options follow)")
     add_commands(commands)
+    add_tool_commands(commands)
     add_prediction_commands(commands)
+    add_lineage_commands(commands)
     return parser
 
 

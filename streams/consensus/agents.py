@@ -19,7 +19,7 @@ from streams.events.codec import Codec
 from streams.events.model import Event
 from streams.settings import Settings
 from streams.stage_agent import StageAgent
-from streams.topics import TASKS_ASSIGNMENTS, TASKS_HITS
+from streams.topics import LINEAGE_RETRACTIONS, TASKS_ASSIGNMENTS, TASKS_HITS
 
 
 def attach(app: faust.App, settings: Settings, codec: Codec, config: ConsensusConfig,
@@ -32,5 +32,5 @@ def attach(app: faust.App, settings: Settings, codec: Codec, config: ConsensusCo
         return state.to_dict(), outputs
 
     return StageAgent(app, settings, codec, name="consensus",
-                      sources=(TASKS_HITS, TASKS_ASSIGNMENTS), step=step,
+                      sources=(TASKS_HITS, TASKS_ASSIGNMENTS, LINEAGE_RETRACTIONS), step=step,
                       producer=config.producer)

@@ -35,6 +35,7 @@ from streams.consensus.state import CountedAnswer, EntityState, FieldState, HitS
 from streams.events.ids import new_meta
 from streams.events.jsonable import event_from_json, event_to_json
 from streams.events.model import Event, Producer, Provenance
+from streams.lineage.models import EventRetracted
 from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
 
 STAGE = "consensus"
@@ -95,7 +96,10 @@ class ConsensusConfig:
 
     @property
     def producer(self) -> Producer:
-        return Producer(STAGE, f"{STAGE_VERSION}+{self.method}", self.instance)
+        """The version names the rule and, for the quorum, its bar: a redaction can select a
+        misconfigured deployment (``1.0.0+quorum-5``) without touching the others."""
+        rule = f"quorum-{self.required}" if self.method == "quorum" else self.method
+        return Producer(STAGE, f"{STAGE_VERSION}+{rule}", self.instance)
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,8 @@ def handle(state: EntityState, event: Event, workers: WorkerView,
         if event.gold:
             return []  # gold answers grade workers; they are not decided
         hit = state.hit(event.hit_id)
+        if event.event_id in hit.retracted:
+            return []
         hit.published, hit.max_assignments = True, event.max_assignments
         hit.hit_event_id = event.event_id
         hit.published_at_ms = epoch_ms(event.meta.occurred_at)
@@ -132,6 +138,40 @@ def handle(state: EntityState, event: Event, workers: WorkerView,
         return []
     if isinstance(event, AssignmentSubmitted):
         return _on_assignment(state, event, workers, config)
+    if isinstance(event, EventRetracted):
+        return _on_retraction(state, event, workers, config)
+    return []
+
+
+def _on_retraction(state: EntityState, retraction: EventRetracted, workers: WorkerView,
+                   config: ConsensusConfig) -> list[Decision]:
+    """Forget a withdrawn HIT, answer or decision, and judge the fields it touched again.
+
+    A retracted decision leaves its field open (its revision counter goes on, so the next
+    decision has a new id); re-judged on the answers still live, it is decided again at once
+    when they suffice, and otherwise waits for the answers the re-opened HIT brings (the tasks
+    stage re-opens it). A retracted HIT is dropped with everything in it.
+    """
+    retracted = retraction.retracted_id
+    for hit_id in sorted(state.hits):
+        hit = state.hits[hit_id]
+        if retracted in hit.retracted:
+            return []  # redelivered
+        if retracted == hit.hit_event_id:
+            hit.retracted.append(retracted)
+            hit.published, hit.fields, hit.expired = False, {}, True
+            return []
+        if retracted in hit.assignments:
+            hit.retracted.append(retracted)
+            for field_state in hit.fields.values():
+                field_state.answers = [a for a in field_state.answers if a.event_id != retracted]
+            return _judge_open(hit, state.entity_id, workers, config)
+        for field_state in hit.fields.values():
+            if field_state.decision_id == retracted:
+                hit.retracted.append(retracted)
+                field_state.outcome = field_state.label = field_state.decision = None
+                field_state.decision_id, field_state.budget = None, 0
+                return _judge_open(hit, state.entity_id, workers, config)
     return []
 
 
@@ -140,6 +180,8 @@ def _on_assignment(state: EntityState, event: AssignmentSubmitted, workers: Work
     if event.gold:
         return []
     hit = state.hit(event.hit_id)
+    if event.event_id in hit.retracted or (hit.hit_event_id in hit.retracted):
+        return []  # withdrawn by a redaction: never counted again
     if event.event_id in hit.assignments:
         # Redelivered after a restart: the state already has it. Re-emitting the decisions it
         # led to (same ids) covers the case where they were lost with the crash.

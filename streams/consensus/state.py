@@ -73,20 +73,22 @@ class HitState:
     assignments: list[str] = field(default_factory=list)  # AssignmentSubmitted event ids
     fields: dict[str, FieldState] = field(default_factory=dict)
     expired: bool = False
+    retracted: list[str] = field(default_factory=list)  # ids of its events a redaction withdrew
 
     def to_dict(self) -> dict[str, Any]:
         return {"hit_id": self.hit_id, "published": self.published,
                 "max_assignments": self.max_assignments, "hit_event_id": self.hit_event_id,
                 "published_at_ms": self.published_at_ms,
                 "assignments": list(self.assignments), "expired": self.expired,
-                "fields": {p: f.to_dict() for p, f in self.fields.items()}}
+                "fields": {p: f.to_dict() for p, f in self.fields.items()},
+                "retracted": list(self.retracted)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HitState:
         return cls(data["hit_id"], data["published"], data["max_assignments"],
                    data["hit_event_id"], data["published_at_ms"], list(data["assignments"]),
                    {p: FieldState.from_dict(f) for p, f in data["fields"].items()},
-                   data["expired"])
+                   data["expired"], list(data.get("retracted", [])))
 
 
 @dataclass(slots=True)

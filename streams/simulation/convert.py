@@ -81,6 +81,10 @@ def submission_event(submission: Submission, entity_id: str, gold: bool,
         submitted_at=submitted_at, gold=gold)
 
 
+# How long a HIT re-opened after a redaction takes answers again (as TaskConfig's lifetime).
+REOPENED_LIFETIME = timedelta(days=3)
+
+
 def tell_crowd(crowd: CrowdPlatform, event: Event, now: datetime | None = None) -> None:
     """What the crowd platform hears from the pipeline (the MTurk API calls).
 
@@ -90,7 +94,10 @@ def tell_crowd(crowd: CrowdPlatform, event: Event, now: datetime | None = None) 
     if isinstance(event, HitPublished):
         crowd.create_hit(hit_request(event, now))
     elif isinstance(event, HitExtended):
-        crowd.create_additional_assignments(event.hit_id, event.additional_assignments)
+        if event.additional_assignments > 0:
+            crowd.create_additional_assignments(event.hit_id, event.additional_assignments)
+        else:  # re-opened after a redaction: a fresh lifetime (UpdateExpirationForHIT)
+            crowd.expire_hit(event.hit_id, (now or event.meta.occurred_at) + REOPENED_LIFETIME)
     elif isinstance(event, HitExpired):
         crowd.expire_hit(event.hit_id, event.meta.occurred_at)
     elif isinstance(event, WorkerBlocked):

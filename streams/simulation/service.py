@@ -27,6 +27,7 @@ from streams.simulation.convert import submission_event, tell_crowd
 from streams.tasks.models import HitPublished
 from streams.topics import (
     CONSENSUS_RESULTS,
+    LINEAGE_RETRACTIONS,
     RECORDS_RECEIVED,
     TASKS_ASSIGNMENTS,
     TASKS_HITS,
@@ -41,7 +42,7 @@ from streams.world.model import World
 
 # What the pipeline consumes: caught up means its group has committed to the end of each.
 _PIPELINE_INPUTS = (RECORDS_RECEIVED, TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS,
-                    WORKERS_GRADES)
+                    WORKERS_GRADES, LINEAGE_RETRACTIONS)
 _CROWD_INPUTS = (TASKS_HITS, WORKERS_QUALITY, WORKERS_REVIEWS)
 _TRANSIENT = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
               KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError._TIMED_OUT,

@@ -13,7 +13,12 @@ from streams.settings import Settings
 from streams.stage_agent import StageAgent
 from streams.tasks import core
 from streams.tasks.core import GoldItem, TaskConfig, TaskState
-from streams.topics import CONSENSUS_RESULTS, ENRICHMENT_PROFILES, RECORDS_RECEIVED
+from streams.topics import (
+    CONSENSUS_RESULTS,
+    ENRICHMENT_PROFILES,
+    LINEAGE_RETRACTIONS,
+    RECORDS_RECEIVED,
+)
 
 
 def attach(app: faust.App, settings: Settings, codec: Codec, config: TaskConfig,
@@ -25,5 +30,6 @@ def attach(app: faust.App, settings: Settings, codec: Codec, config: TaskConfig,
         return state.to_dict(), outputs
 
     return StageAgent(app, settings, codec, name="tasks",
-                      sources=(RECORDS_RECEIVED, CONSENSUS_RESULTS, ENRICHMENT_PROFILES),
+                      sources=(RECORDS_RECEIVED, CONSENSUS_RESULTS, ENRICHMENT_PROFILES,
+                               LINEAGE_RETRACTIONS),
                       step=step, producer=config.producer)

@@ -9,6 +9,8 @@
   could not change the outcome, so they are not bought. When consensus failed on some platform,
   the HIT is extended by ``extension`` assignments, up to ``max_extensions`` times; after that
   it expires with ``cap_reached``.
+* When a redaction withdraws a decision, its platform is undecided again and an expired HIT is
+  re-opened; a withdrawn HIT is expired.
 * When enrichment rejects an accepted handle (a namesake's account), the record gets a new HIT
   for that platform with the stronger context the rejection carries, up to ``max_reasks``
   times per platform; each such HIT is tracked like the first.
@@ -29,6 +31,7 @@ from streams.enrichment.models import HandleRejected
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
 from streams.handles import PLATFORMS
+from streams.lineage.models import EventRetracted
 from streams.records.models import RecordReceived
 from streams.tasks.models import HitExpired, HitExtended, HitPublished
 
@@ -219,6 +222,47 @@ def _on_decision(state: TaskState, decision: Decision, config: TaskConfig) -> li
                        max_assignments=state.max_assignments)]
 
 
+def on_retraction(state: TaskState, retraction: EventRetracted,
+                  config: TaskConfig) -> list[Event]:
+    """Follow a redaction: a withdrawn decision makes its platform undecided again.
+
+    An expired HIT with an undecided platform is re-opened (``HitExtended`` with no additional
+    assignments: the budget it had is what it gets), so the answers consensus still needs can
+    come. A withdrawn HIT is expired at once: nothing more is paid for a retracted record.
+    """
+    for tracked in (state, *state.reasks.values()):
+        if retraction.retracted_id == tracked.hit_event_id:
+            if tracked.expired:
+                return []
+            tracked.expired = True
+            meta = _retraction_meta(HitExpired, tracked, retraction, config, "retracted")
+            return [HitExpired(meta=meta, hit_id=tracked.hit_id or "", reason="retracted",
+                               max_assignments=tracked.max_assignments)]
+        for platform, decision_id in sorted(tracked.decision_ids.items()):
+            if decision_id == retraction.retracted_id:
+                del tracked.decision_ids[platform]
+                tracked.outcomes.pop(platform, None)
+                return _reopen(tracked, retraction, config) if tracked.expired else []
+    return []
+
+
+def _reopen(state: TaskState, retraction: EventRetracted, config: TaskConfig) -> list[Event]:
+    state.expired = False
+    undecided = [p for p in state.platforms if p not in state.outcomes]
+    meta = _retraction_meta(HitExtended, state, retraction, config, "reopen")
+    return [HitExtended(meta=meta, hit_id=state.hit_id or "", additional_assignments=0,
+                        max_assignments=state.max_assignments, platforms=undecided,
+                        round=state.round)]
+
+
+def _retraction_meta(kind: type[Event], state: TaskState, retraction: EventRetracted,
+                     config: TaskConfig, detail: str) -> Any:
+    return new_meta(event_type=kind.schema_name, entity_id=retraction.entity_id,
+                    occurred_at=retraction.meta.occurred_at, producer=config.producer,
+                    provenance=Provenance("crowd", state.hit_id or ""),
+                    parents=(retraction.event_id,), identity=[state.hit_id, detail])
+
+
 def _meta(kind: type[Event], state: TaskState, decision: Decision, *,
           parents: tuple[str, ...], config: TaskConfig, detail: object) -> Any:
     return new_meta(event_type=kind.schema_name, entity_id=decision.entity_id,
@@ -236,4 +280,6 @@ def handle(state: TaskState, event: Event, config: TaskConfig,
         return on_decision(state, event, config)
     if isinstance(event, HandleRejected):
         return list(on_rejection(state, event, config))
+    if isinstance(event, EventRetracted):
+        return on_retraction(state, event, config)
     return []
