@@ -9,7 +9,7 @@ position stored with the last applied batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import structlog
@@ -41,14 +41,22 @@ class SinkReport:
     refused: int = 0
 
 
-class _Applier:
-    """Applies batches, isolating the events the database refuses."""
+# What to do with an event the database refused: the sink dead-letters it, a replay reports it.
+Refuse = Callable[[Consumed, Exception], None]
 
-    def __init__(self, index: EventIndex, producer: EventProducer, settings: Settings) -> None:
+
+class IsolatingApplier:
+    """Applies batches, isolating the events the database refuses.
+
+    ``settle`` runs after the refused events of a batch were handed to ``refuse`` and before the
+    batch's position is stored (the sink flushes its dead letters there).
+    """
+
+    def __init__(self, index: EventIndex, refuse: Refuse,
+                 settle: Callable[[], None] = lambda: None) -> None:
         self._index = index
-        self._producer = producer
-        self._deadletter_topic = full_name(DEADLETTER, settings.topic_prefix)
-        self._stage = Producer(SINK_STAGE, SINK_VERSION, settings.instance)
+        self._refuse = refuse
+        self._settle = settle
         self.refused = 0
 
     def apply(self, batch: Batch) -> int:
@@ -63,18 +71,31 @@ class _Applier:
             try:
                 stored += self._index.apply(single)
             except REFUSED as exc:
+                self.refused += 1
                 self._refuse(consumed, exc)
-        self._producer.flush()  # the dead letters are safe before the position moves past them
+        self._settle()
         self._index.apply(Batch([], batch.positions))
         return stored
 
-    def _refuse(self, consumed: Consumed, exc: Exception) -> None:
-        reason = f"the event index database refused the event: {getattr(exc, 'orig', exc)}"
+
+def refusal_reason(exc: Exception) -> str:
+    return f"the event index database refused the event: {getattr(exc, 'orig', exc)}"
+
+
+class _DeadLetters:
+    """The sink's answer to a refused event: a dead letter with its original bytes."""
+
+    def __init__(self, producer: EventProducer, settings: Settings) -> None:
+        self._producer = producer
+        self._deadletter_topic = full_name(DEADLETTER, settings.topic_prefix)
+        self._stage = Producer(SINK_STAGE, SINK_VERSION, settings.instance)
+
+    def refuse(self, consumed: Consumed, exc: Exception) -> None:
+        reason = refusal_reason(exc)
         if isinstance(consumed.event, MessageDeadLettered):
             # already parked on the deadletter topic; a letter about a letter could loop
             log.error("dead letter refused by the database, left on the log only",
                       event_id=consumed.event.event_id, reason=reason)
-            self.refused += 1
             return
         letter = dead_letter_message(
             topic=consumed.topic, partition=consumed.partition, offset=consumed.offset,
@@ -82,10 +103,12 @@ class _Applier:
             error="sink_refused", reason=reason, producer=self._stage,
         )
         self._producer.send(letter, topic=self._deadletter_topic)
-        self.refused += 1
         log.error("event refused by the database, dead-lettered", event_id=consumed.event.event_id,
                   topic=consumed.topic, partition=consumed.partition, offset=consumed.offset,
                   reason=reason)
+
+    def flush(self) -> None:
+        self._producer.flush()  # the dead letters are safe before the position moves past them
 
 
 def run_event_index(settings: Settings, codec: Codec, *, database_url: str | None = None,
@@ -102,7 +125,8 @@ def run_event_index(settings: Settings, codec: Codec, *, database_url: str | Non
     topics = [full_name(spec, settings.topic_prefix) for spec in catalogue]
     report = SinkReport()
     producer = EventProducer(settings, codec)
-    applier = _Applier(index, producer, settings)
+    letters = _DeadLetters(producer, settings)
+    applier = IsolatingApplier(index, letters.refuse, letters.flush)
     consumer = EventConsumer(settings, codec, topics,
                              group_id or f"{settings.topic_prefix}crowdlog.sink.event-index",
                              start_offsets=index.positions, deadletter=producer)
