@@ -1,0 +1,1 @@
+"""Tools for users of the log: lineage, audit and export (and replay)."""
