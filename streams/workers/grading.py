@@ -8,6 +8,17 @@ decided platform. Gold HITs are graded against the gold answers straight away.
 
 When consensus supersedes a decision, the answers it covered are graded again; the new grade
 names the one it ``replaces`` so the worker's statistics swap one for the other.
+
+Retractions (``EventRetracted``, keyed by the record like every input here) make the state
+forget what lineage withdrew: a retracted acceptance is no longer believed (the next acceptance
+of that field is graded afresh; its grades name the withdrawn ones they replace, so the quality
+step ends up with one grade per answer whichever of the new grade and the old grade's retraction
+it reads first), a retracted assignment is neither graded nor reviewed again, a withdrawn HIT
+takes no more answers. Lineage retracts every descendant too, so the reviews that named a
+withdrawn decision are forgotten at once, with the HIT's expiry when tasks re-opens the HIT;
+they are made again when the HIT is settled again (at once if it still is). Retracted ids are
+remembered, so an input read after its retraction (a replay reads topics in no joint order) is
+ignored, as is an input derived from one.
 """
 
 from __future__ import annotations
@@ -21,11 +32,16 @@ from streams.consensus.answers import NOT_FOUND, answer_label
 from streams.consensus.models import HandleAccepted
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
+from streams.lineage.models import EventRetracted
 from streams.tasks.models import AssignmentSubmitted, HitExpired, HitPublished
 from streams.workers.models import AnswerGraded, AssignmentReviewed
 
 STAGE = "workers"
 STAGE_VERSION = "1.0.0"
+
+# The retracted events this core holds something of (all keyed by the record).
+FOLLOWED = frozenset(cls.schema_name for cls in (HitPublished, HitExpired, AssignmentSubmitted,
+                                                 HandleAccepted, AssignmentReviewed))
 
 
 @dataclass(frozen=True)
@@ -42,18 +58,20 @@ class GradingConfig:
 
 @dataclass(slots=True)
 class GradingState:
-    """One record's HITs, assignments, accepted beliefs, grades given and reviews done."""
+    """One record's HITs, assignments, accepted beliefs, grades given, reviews done, and the
+    ids lineage retracted (with what this state derived from them)."""
 
     entity_id: str
     hits: dict[str, dict[str, Any]] = field(default_factory=dict)
     assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # by its id
     beliefs: dict[str, dict[str, Any]] = field(default_factory=dict)  # "hit/platform" -> belief
     grades: dict[str, str] = field(default_factory=dict)  # "assignment/platform" -> grade id
+    retracted: set[str] = field(default_factory=set)
 
     def to_dict(self) -> dict[str, Any]:
         return {"entity_id": self.entity_id, "hits": self.hits,
                 "assignments": self.assignments, "beliefs": self.beliefs,
-                "grades": self.grades}
+                "grades": self.grades, "retracted": sorted(self.retracted)}
 
     @classmethod
     def from_dict(cls, entity_id: str, data: Mapping[str, Any] | None) -> GradingState:
@@ -61,15 +79,26 @@ class GradingState:
         if not data:
             return cls(entity_id)
         return cls(entity_id, dict(data["hits"]), dict(data["assignments"]), dict(data["beliefs"]),
-                   dict(data["grades"]))
+                   dict(data["grades"]), set(data.get("retracted", ())))
+
+
+def follows(retraction: EventRetracted) -> bool:
+    """Whether this core holds anything of the retracted event (else its state is not read)."""
+    return retraction.retracted_type in FOLLOWED
 
 
 def handle(state: GradingState, event: Event, config: GradingConfig) -> list[Event]:
     """Grades and reviews that one event of a record makes due."""
+    if isinstance(event, EventRetracted):
+        return _on_retraction(state, event, config)
+    if isinstance(event, (HitPublished, AssignmentSubmitted, HandleAccepted, HitExpired)) \
+            and _withdrawn(state, event):
+        return []
     if isinstance(event, HitPublished):
         truth = config.gold.get(event.provider_ref, {}) if event.gold else {}
         state.hits[event.hit_id] = {"reward": event.reward_cents, "gold": event.gold,
-                                    "expired": False, "truth": dict(truth)}
+                                    "expired": False, "truth": dict(truth),
+                                    "event_id": event.event_id, "expiries": {}}
         return []
     if isinstance(event, AssignmentSubmitted):
         return _on_assignment(state, event, config)
@@ -77,22 +106,37 @@ def handle(state: GradingState, event: Event, config: GradingConfig) -> list[Eve
         return _on_accepted(state, event, config)
     if isinstance(event, HitExpired):
         hit = state.hits.setdefault(event.hit_id, {"reward": 0, "gold": False, "truth": {}})
+        if hit.get("withdrawn"):
+            return []
+        hit.setdefault("expiries", {})[event.event_id] = list(event.meta.parents)
         hit["expired"] = True
         return [r for a in list(state.assignments.values()) if a["hit_id"] == event.hit_id
                 for r in _review(state, a, config, event.meta.occurred_at)]
     return []
 
 
+def _withdrawn(state: GradingState, event: Event) -> bool:
+    """Retracted, or derived from a retracted event (lineage retracts it too): ignore it."""
+    if event.event_id in state.retracted:
+        return True
+    if any(parent in state.retracted for parent in event.meta.parents):
+        state.retracted.add(event.event_id)
+        return True
+    return False
+
+
 def _on_assignment(state: GradingState, event: AssignmentSubmitted,
                    config: GradingConfig) -> list[Event]:
     if event.assignment_id in state.assignments:
+        return []
+    hit = state.hits.get(event.hit_id, {})
+    if hit.get("withdrawn"):
         return []
     labels = {p: answer_label(p, raw) for p, raw in sorted(event.answers.items())}
     entry = {"event_id": event.event_id, "assignment_id": event.assignment_id,
              "hit_id": event.hit_id, "worker_id": event.worker_id,
              "labels": labels, "reviewed": False}
     state.assignments[event.assignment_id] = entry
-    hit = state.hits.get(event.hit_id, {})
     out: list[Event] = []
     for platform, label in labels.items():
         belief = _belief(state, hit, event.hit_id, platform)
@@ -133,6 +177,55 @@ def _on_accepted(state: GradingState, event: HandleAccepted,
     return out
 
 
+def _on_retraction(state: GradingState, retraction: EventRetracted,
+                   config: GradingConfig) -> list[Event]:
+    """Forget the retracted event and what was derived from it; review again what can be.
+
+    Whether a HIT is still settled mirrors the tasks stage: withdrawing a field's current
+    acceptance re-opens the HIT (tasks expires it anew once the field is decided again, and the
+    HIT is reviewed then); withdrawing an acceptance already superseded does not, so reviews
+    that named it are made again at once against the current beliefs.
+    """
+    gone = retraction.retracted_id
+    if gone in state.retracted:
+        return []  # redelivered, or already forgotten with its parent
+    state.retracted.add(gone)
+    for key, belief in list(state.beliefs.items()):
+        if belief.get("decision_id") == gone:
+            del state.beliefs[key]  # undecided until consensus accepts again
+            _unsettle(state.hits.get(key.split("/", 1)[0], {}))
+    for assignment_id, entry in list(state.assignments.items()):
+        if entry["event_id"] == gone:
+            del state.assignments[assignment_id]
+            for key in [k for k in state.grades if k.startswith(f"{assignment_id}/")]:
+                del state.grades[key]
+    for hit in state.hits.values():
+        if hit.get("event_id") == gone:
+            hit["withdrawn"] = True
+            _unsettle(hit)
+        parents = hit.get("expiries", {}).get(gone)
+        if parents is not None and not state.retracted.intersection(parents):
+            # withdrawn for a reason of its own (not a superseded acceptance): unsettled
+            del hit["expiries"][gone]
+            hit["expired"] = bool(hit["expiries"])
+    out: list[Event] = []
+    for entry in list(state.assignments.values()):
+        review_id = entry.get("review_id")
+        if review_id is None or (review_id != gone and gone not in entry["review_parents"]):
+            continue
+        state.retracted.add(review_id)  # lineage retracts it with its parent
+        entry["reviewed"], entry["review_id"], entry["review_parents"] = False, None, []
+        hit = state.hits.get(entry["hit_id"], {})
+        if hit.get("gold") or hit.get("expired"):  # still settled: judge it again now
+            out.extend(_review(state, entry, config, retraction.meta.occurred_at))
+    return out
+
+
+def _unsettle(hit: dict[str, Any]) -> None:
+    """The HIT is open again: it is reviewed when tasks expires it anew."""
+    hit["expired"], hit["expiries"] = False, {}
+
+
 def _grade(state: GradingState, entry: Mapping[str, Any], platform: str, *, given: str,
            belief: Mapping[str, Any], config: GradingConfig, at: datetime) -> AnswerGraded:
     assignment_id = entry["assignment_id"]
@@ -158,7 +251,6 @@ def _review(state: GradingState, entry: dict[str, Any], config: GradingConfig,
     """
     if entry["reviewed"]:
         return []
-    entry["reviewed"] = True
     hit = state.hits.get(entry["hit_id"], {})
     parents = [entry["event_id"]]
     judged = agreed = 0
@@ -179,6 +271,9 @@ def _review(state: GradingState, entry: dict[str, Any], config: GradingConfig,
                     entity_id=state.entity_id, occurred_at=at,
                     producer=config.producer, provenance=Provenance("crowd", assignment_id),
                     parents=tuple(parents), identity=[assignment_id])
+    if meta.event_id in state.retracted:
+        return []  # the very review lineage withdrew: nothing new to say
+    entry["reviewed"], entry["review_id"], entry["review_parents"] = True, meta.event_id, parents
     return [AssignmentReviewed(
         meta=meta, hit_id=entry["hit_id"], assignment_id=assignment_id,
         worker_id=entry["worker_id"], status=status,

@@ -7,9 +7,15 @@ background thread, so a restarted process rebuilds it from the log and several c
 processes each see all workers. Models are parsed lazily, when consensus first asks after an
 update.
 
-The view commits how far it has read under ``position_group`` (never reading from there: it
-always starts from the beginning), so an operator, or the crowd simulator, can see whether
-consensus already knows the latest worker estimates.
+It reads ``lineage.retractions`` too: a block whose ``WorkerBlocked`` was retracted no longer
+holds, and a retracted estimate that is still a worker's latest is not used (the quality stage
+publishes a new one when it retracts; meanwhile consensus weighs the worker with the prior).
+The two topics are read in no joint order, so a retraction may come before the event it
+withdraws: the retracted ids are remembered and such an event is ignored when it arrives.
+
+The view commits how far it has read, on both topics, under ``position_group`` (never reading
+from there: it always starts from the beginning), so an operator, or the crowd simulator, can
+see whether consensus already knows the latest worker estimates.
 """
 
 from __future__ import annotations
@@ -23,9 +29,14 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from streams.consensus.inference import WorkerModel
 from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
+from streams.lineage.models import EventRetracted
 from streams.settings import Settings
-from streams.topics import WORKERS_QUALITY, full_name
+from streams.topics import LINEAGE_RETRACTIONS, WORKERS_QUALITY, full_name
 from streams.workers.models import WorkerBlocked, WorkerQualityEstimated
+from streams.workers.quality import worker_of
+
+# The retracted events the view holds something of.
+FOLLOWED = frozenset((WorkerBlocked.schema_name, WorkerQualityEstimated.schema_name))
 
 
 class QualityView:
@@ -36,20 +47,23 @@ class QualityView:
         self._codec = codec
         self._position_group = position_group
         self._raw: dict[str, str] = {}
+        self._latest: dict[str, str] = {}  # worker -> id of the estimate in ``_raw``
         self._parsed: dict[str, WorkerModel] = {}
-        self._blocked: set[str] = set()
+        self._blocks: dict[str, set[str]] = {}  # worker -> ids of the live WorkerBlocked
+        self._retracted: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="quality-view", daemon=True)
 
     def model(self, worker_id: str) -> WorkerModel | None:
         parsed = self._parsed.get(worker_id)
-        if parsed is None and worker_id in self._raw:
-            parsed = WorkerModel.from_dict(json.loads(self._raw[worker_id]))
+        raw = self._raw.get(worker_id)
+        if parsed is None and raw is not None:
+            parsed = WorkerModel.from_dict(json.loads(raw))
             self._parsed[worker_id] = parsed
         return parsed
 
     def blocked(self, worker_id: str) -> bool:
-        return worker_id in self._blocked
+        return bool(self._blocks.get(worker_id))
 
     def start(self) -> None:
         self._thread.start()
@@ -59,34 +73,56 @@ class QualityView:
         self._thread.join(timeout=10)
 
     def apply(self, event: Any) -> None:
-        """Fold one quality event into the view (the thread calls it; so can tests)."""
-        if isinstance(event, WorkerQualityEstimated):
+        """Fold one quality event or retraction into the view (the thread calls it; so can
+        tests)."""
+        if isinstance(event, EventRetracted):
+            self._retract(event)
+        elif event.event_id in self._retracted:
+            return  # withdrawn before it arrived
+        elif isinstance(event, WorkerQualityEstimated):
+            self._latest[event.worker_id] = event.event_id
             self._raw[event.worker_id] = event.model
             self._parsed.pop(event.worker_id, None)
         elif isinstance(event, WorkerBlocked):
-            self._blocked.add(event.worker_id)
+            self._blocks.setdefault(event.worker_id, set()).add(event.event_id)
+
+    def _retract(self, retraction: EventRetracted) -> None:
+        if retraction.retracted_type not in FOLLOWED:
+            return
+        gone, worker_id = retraction.retracted_id, worker_of(retraction.entity_id)
+        self._retracted.add(gone)
+        if worker_id is None:
+            return
+        self._blocks.get(worker_id, set()).discard(gone)
+        if self._latest.get(worker_id) == gone:
+            del self._latest[worker_id]
+            self._raw.pop(worker_id, None)
+            self._parsed.pop(worker_id, None)
 
     def _run(self) -> None:
-        topic = full_name(WORKERS_QUALITY, self._settings.topic_prefix)
+        specs = (WORKERS_QUALITY, LINEAGE_RETRACTIONS)
         consumer = Consumer({**self._settings.kafka_config(), "group.id": self._position_group,
                              "enable.auto.commit": False, "auto.offset.reset": "earliest"})
         try:
-            consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
-                             for p in range(WORKERS_QUALITY.partitions)])
+            consumer.assign([TopicPartition(full_name(spec, self._settings.topic_prefix), p,
+                                            OFFSET_BEGINNING)
+                             for spec in specs for p in range(spec.partitions)])
             while not self._stop.is_set():
-                read: dict[int, int] = {}
+                read: dict[tuple[str, int], int] = {}
                 for message in consumer.consume(500, timeout=0.2):
-                    value, partition, offset = message.value(), message.partition(), \
-                        message.offset()
-                    if message.error() or value is None or partition is None or offset is None:
+                    value, topic, partition, offset = (message.value(), message.topic(),
+                                                       message.partition(), message.offset())
+                    if message.error() or value is None or topic is None or partition is None \
+                            or offset is None:
                         continue
-                    read[partition] = offset + 1
+                    read[(topic, partition)] = offset + 1
                     try:
                         self.apply(self._codec.decode(value))
                     except EventFormatError:
                         continue  # advisory: the topic's own consumers dead-letter it
                 if read:
-                    consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in read.items()],
+                    consumer.commit(offsets=[TopicPartition(t, p, o)
+                                             for (t, p), o in read.items()],
                                     asynchronous=True)
         finally:
             consumer.close()
