@@ -1,8 +1,10 @@
 """The enrichment stage on Faust: acceptances in, profiles, unavailable accounts and rejections out.
 
-The agent is the shared ``StageAgent`` over records, consensus results and the stage's own
-``enrichment.profiles`` (the state learns a profile when it reads it back). Fetches run on the
-``Fetcher`` beside it; a timer re-issues lost fetches and refreshes stale profiles.
+The agent is the shared ``StageAgent`` over records, consensus results, the stage's own
+``enrichment.profiles`` (the state learns a profile when it reads it back) and the lineage
+stage's ``lineage.retractions`` (keyed by the retracted event's entity, so co-partitioned with
+the rest). Fetches run on the ``Fetcher`` beside it; a timer re-issues lost fetches and
+refreshes stale profiles. A retraction also cancels the fetches in flight that it makes void.
 """
 
 from __future__ import annotations
@@ -19,9 +21,15 @@ from streams.enrichment.fetcher import Fetcher
 from streams.enrichment.resilient import ResilientClient
 from streams.events.codec import Codec
 from streams.events.model import Event
+from streams.lineage.models import EventRetracted
 from streams.settings import Settings
 from streams.stage_agent import StageAgent
-from streams.topics import CONSENSUS_RESULTS, ENRICHMENT_PROFILES, RECORDS_RECEIVED
+from streams.topics import (
+    CONSENSUS_RESULTS,
+    ENRICHMENT_PROFILES,
+    LINEAGE_RETRACTIONS,
+    RECORDS_RECEIVED,
+)
 
 
 def attach(app: faust.App, settings: Settings, codec: Codec, config: EnrichmentConfig,
@@ -33,15 +41,20 @@ def attach(app: faust.App, settings: Settings, codec: Codec, config: EnrichmentC
     fetcher = Fetcher(clients, send, config, concurrency=concurrency)
 
     def step(key: str, stored: Mapping[str, Any] | None,
-             event: Event) -> tuple[dict[str, Any], list[Event]]:
+             event: Event) -> tuple[dict[str, Any] | None, list[Event]]:
         state = EnrichmentState.from_dict(stored)
         outputs, requests = core.handle(state, event, config, datetime.now(UTC))
+        if isinstance(event, EventRetracted):
+            fetcher.cancel(key, event.retracted_id)
         for request in requests:
             fetcher.submit(request)
+        if isinstance(event, EventRetracted) and state == EnrichmentState.from_dict(stored):
+            return None, outputs  # most retractions (HITs, answers, workers) are not ours
         return state.to_dict(), outputs
 
     stage = StageAgent(app, settings, codec, name="enrichment",
-                       sources=(RECORDS_RECEIVED, CONSENSUS_RESULTS, ENRICHMENT_PROFILES),
+                       sources=(RECORDS_RECEIVED, CONSENSUS_RESULTS, ENRICHMENT_PROFILES,
+                                LINEAGE_RETRACTIONS),
                        step=step, producer=config.producer)
 
     async def sweep() -> None:

@@ -14,6 +14,14 @@ A request stays *pending* until its outcome comes back. A worker that crashes be
 and hearing loses nothing: :func:`due` re-issues pending requests older than
 ``pending_timeout``, and profiles older than ``max_age`` (the provider's "nightly job").
 
+Retractions (``EventRetracted`` from the lineage stage, which retracts every descendant itself)
+only make the state forget: a retracted acceptance (or the record whose provider handles stand
+for acceptances) takes its field with it, and whatever its in-flight fetches bring back is
+ignored, because a result counts only while its acceptance is the field's current one. A
+retracted profile of a live acceptance sends the field back to "needs fetching" with a new
+fetch number, so the new result's id can never be the retracted one's. The retracted ids are
+kept (per record), so a retracted event read late, or redelivered, is never used again.
+
 State is one ``EnrichmentState`` per record, passed in and returned (mutated in place).
 """
 
@@ -36,10 +44,15 @@ from streams.enrichment.platforms import AccountUnavailable, ProfileLookup
 from streams.enrichment.resilient import Outcome
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
+from streams.lineage.models import EventRetracted
 from streams.records.models import RecordReceived
 
 STAGE = "enrichment"
 STAGE_VERSION = "1.0.0"
+# The retracted events the state is built on; retractions of anything else change nothing.
+_TRACKED = frozenset({RecordReceived.schema_name, HandleAccepted.schema_name,
+                      ProfileEnriched.schema_name, ProfileUnavailable.schema_name,
+                      HandleRejected.schema_name})
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,12 @@ class FieldState:
     profile: dict[str, Any] | None = None  # ProfileText fields of the latest found profile
     requested_at: datetime | None = None  # a fetch is pending since then
     rejected: bool = False
+    rejection_id: str | None = None  # the HandleRejected that set ``rejected``
+    rejected_profile: str | None = None  # the profile that rejection was about
+    # Redactions that withdrew a fetch of this field: one that withdraws a second fetch keeps
+    # selecting whatever is fetched (a redacted platform source, say), so asking again at once
+    # would loop; the field then waits for its next refresh instead.
+    redactions: list[str] = field(default_factory=list)
 
     def request(self, entity_id: str) -> FetchRequest:
         return FetchRequest(entity_id, self.platform, self.handle, self.acceptance_id,
@@ -94,16 +113,25 @@ class EnrichmentState:
 
     record: dict[str, Any] | None = None  # RecordFacts fields
     fields: dict[str, FieldState] = field(default_factory=dict)
+    record_id: str | None = None  # the RecordReceived behind ``record``
+    # Retracted events this record's state is built on, and the redaction of each: never used
+    # again, however late or often they are read.
+    retracted: dict[str, str] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return self == EnrichmentState()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"record": self.record,
-                "fields": {p: _field_to_dict(f) for p, f in self.fields.items()}}
+        return {"record": self.record, "record_id": self.record_id,
+                "fields": {p: _field_to_dict(f) for p, f in self.fields.items()},
+                "retracted": dict(sorted(self.retracted.items()))}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> EnrichmentState:
         if not data:
             return cls()
-        return cls(data["record"], {p: _field_from_dict(f) for p, f in data["fields"].items()})
+        return cls(data["record"], {p: _field_from_dict(f) for p, f in data["fields"].items()},
+                   data.get("record_id"), dict(data.get("retracted") or {}))
 
 
 def _field_to_dict(state: FieldState) -> dict[str, Any]:
@@ -117,23 +145,29 @@ def _field_from_dict(data: Mapping[str, Any]) -> FieldState:
     values = dict(data)
     for key in ("fetched_at", "requested_at"):
         values[key] = datetime.fromisoformat(values[key]) if values[key] else None
+    values["redactions"] = list(values.get("redactions") or [])
     return FieldState(**values)
 
 
 def handle(state: EnrichmentState, event: Event, config: EnrichmentConfig,
            now: datetime) -> tuple[list[Event], list[FetchRequest]]:
     """The stage's reaction to one event of a record: events to emit and profiles to fetch."""
+    if isinstance(event, EventRetracted):
+        return [], _on_retraction(state, event, now)
+    if isinstance(event, (ProfileEnriched, ProfileUnavailable)):
+        return _on_profile(state, event, config, now)
+    if event.event_id in state.retracted:
+        return [], []  # withdrawn by a redaction before it was read (or redelivered after)
     if isinstance(event, RecordReceived):
-        state.record = asdict(RecordFacts.of(event))
+        state.record, state.record_id = asdict(RecordFacts.of(event)), event.event_id
         return [], _on_known_handles(state, event, now)
     if isinstance(event, HandleAccepted):
         return [], _on_acceptance(state, event, now)
-    if isinstance(event, (ProfileEnriched, ProfileUnavailable)):
-        return _on_profile(state, event, config), []
     if isinstance(event, HandleRejected):
         current = state.fields.get(event.platform)
         if current is not None and current.hit_id == event.hit_id:
-            current.rejected = True
+            current.rejected, current.rejection_id = True, event.event_id
+            current.rejected_profile = event.meta.parents[-1] if event.meta.parents else None
     return [], []
 
 
@@ -165,22 +199,77 @@ def _on_known_handles(state: EnrichmentState, record: RecordReceived,
 
 
 def _on_profile(state: EnrichmentState, profile: ProfileEnriched | ProfileUnavailable,
-                config: EnrichmentConfig) -> list[Event]:
+                config: EnrichmentConfig,
+                now: datetime) -> tuple[list[Event], list[FetchRequest]]:
     current = state.fields.get(profile.platform)
     if (current is None or current.acceptance_id not in profile.meta.parents
-            or profile.fetch < current.fetch or current.profile_id == profile.event_id):
-        return []  # about an acceptance since replaced, an older fetch, or redelivered
+            or profile.fetch < current.fetch or current.profile_id == profile.event_id
+            or any(parent in state.retracted for parent in profile.meta.parents)):
+        # About an acceptance since replaced or retracted (a fetch that was in flight), an
+        # older fetch, a refresh of a retracted profile (asked again already), or redelivered.
+        return [], []
+    redaction_id = state.retracted.get(profile.event_id)
+    if redaction_id is not None:  # retracted before it was read back: that fetch is void
+        return [], _ask_again(current, profile.entity_id, profile.fetch, redaction_id, now)
     current.profile_id, current.fetch = profile.event_id, profile.fetch
     current.fetched_at, current.requested_at = profile.meta.occurred_at, None
     if isinstance(profile, ProfileUnavailable):
         current.profile = None
-        return []
+        return [], []
     current.profile = {"platform": profile.platform, "followers": profile.followers,
                        "verified": profile.verified, "category": profile.category,
                        "bio": profile.bio}
     if current.rejected or state.record is None:
+        return [], []
+    return _namesake_check(state, current, profile, config), []
+
+
+def _on_retraction(state: EnrichmentState, retraction: EventRetracted,
+                   now: datetime) -> list[FetchRequest]:
+    """Forget a retracted input; ask again for a retracted profile of a live acceptance.
+
+    ``via`` (the retracted parent the event descends through) tells a profile retracted with
+    its acceptance from one retracted on its own, even before the acceptance's retraction
+    is read, so no fetch is asked for a field about to be forgotten.
+    """
+    gone = retraction.retracted_id
+    if retraction.retracted_type not in _TRACKED or gone in state.retracted:
+        return []  # not something this state is built on, or redelivered
+    state.retracted[gone] = retraction.redaction_id
+    withdrawn = {gone} | ({retraction.via} if retraction.via else set())
+    if state.record_id in withdrawn:
+        state.record = state.record_id = None
+    requests = []
+    for platform, current in sorted(state.fields.items()):
+        if current.acceptance_id in withdrawn:
+            del state.fields[platform]  # its in-flight fetches are ignored when read back
+            continue
+        if current.rejection_id in withdrawn or current.rejected_profile in withdrawn:
+            current.rejected = False  # the next profile is checked afresh
+            current.rejection_id = current.rejected_profile = None
+        if current.profile_id == gone:
+            current.profile = current.profile_id = None
+            requests += _ask_again(current, retraction.entity_id, current.fetch,
+                                   retraction.redaction_id, now)
+    return requests
+
+
+def _ask_again(current: FieldState, entity_id: str, void_fetch: int,
+               redaction_id: str, now: datetime) -> list[FetchRequest]:
+    """A fetch was withdrawn: fetch again under a fresh number, unless the redaction repeats.
+
+    The new number and the request's parents (the acceptance and the latest live profile, if
+    any) make an event id the retracted result never had.
+    """
+    current.fetch = max(current.fetch, void_fetch) + 1
+    if redaction_id in current.redactions:
+        # The same redaction withdrew an earlier fetch of this field too: it selects whatever
+        # is fetched. Count the field as fetched now, so it is tried again at its next refresh.
+        current.requested_at, current.fetched_at = None, now
         return []
-    return _namesake_check(state, current, profile, config)
+    current.redactions.append(redaction_id)
+    current.requested_at = now
+    return [current.request(entity_id)]
 
 
 def _namesake_check(state: EnrichmentState, current: FieldState, profile: ProfileEnriched,

@@ -6,6 +6,14 @@ log position it reflects (the next offset of every partition read). On start the
 snapshot is restored and reading resumes exactly there, so a restarted service neither loses
 nor double-learns an outcome. Snapshots are kept as a history (``keep`` of them), so a model
 can later be rebuilt from one taken before a given point of the log.
+
+The service also reads ``lineage.retractions``. When a batch has retracted outcomes the model
+had learned, the model is rebuilt at the end of that batch (once, however many were retracted):
+the newest kept snapshot that learned none of the retracted outcomes is restored (a fresh model
+when none did), ``prediction.outcomes`` is read again from that snapshot's position up to the
+position the live state reflects, with a separate consumer on ``assign()``, and the pure
+``core.rebuild`` replays it without the retracted outcomes; then every athlete is predicted
+again and a snapshot of the rebuilt state is saved.
 """
 
 from __future__ import annotations
@@ -13,28 +21,43 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
+from streams.events.errors import EventFormatError
 from streams.prediction import core
 from streams.prediction.core import PredictionConfig, PredictionState
-from streams.prediction.models import ModelEvaluated, PageViewsPredicted
+from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.producer import EventProducer
 from streams.settings import Settings
-from streams.topics import ENRICHMENT_PROFILES, PREDICTION_OUTCOMES, RECORDS_RECEIVED, full_name
+from streams.topics import (
+    ENRICHMENT_PROFILES,
+    LINEAGE_RETRACTIONS,
+    PREDICTION_OUTCOMES,
+    RECORDS_RECEIVED,
+    full_name,
+)
 
 log = structlog.get_logger(__name__)
 
-_INPUTS = (RECORDS_RECEIVED, ENRICHMENT_PROFILES, PREDICTION_OUTCOMES)
+_INPUTS = (RECORDS_RECEIVED, ENRICHMENT_PROFILES, PREDICTION_OUTCOMES, LINEAGE_RETRACTIONS)
+Snapshot = tuple[PredictionState, dict[Any, int]]
 
 
 class SnapshotStore:
-    """Snapshots as files ``<outcomes>-<sequence>.snapshot``, written atomically."""
+    """Snapshots as files ``<outcomes>-<sequence>.snapshot``, written atomically.
+
+    Their order is the sequence number, not the name: a rebuilt model has learned fewer
+    outcomes than the snapshots taken before its rebuild.
+    """
 
     def __init__(self, directory: Path, keep: int = 20) -> None:
         self._directory = directory
@@ -43,11 +66,20 @@ class SnapshotStore:
 
     def files(self) -> list[Path]:
         """Every kept snapshot, oldest first."""
-        return sorted(self._directory.glob("*.snapshot"))
+        return sorted(self._directory.glob("*.snapshot"),
+                      key=lambda path: int(path.stem.split("-")[1]))
 
-    def latest(self) -> tuple[PredictionState, dict[Any, int]] | None:
+    def latest(self) -> Snapshot | None:
         files = self.files()
         return PredictionState.restore(files[-1].read_bytes()) if files else None
+
+    def newest(self, usable: Callable[[PredictionState, dict[Any, int]], bool]) -> Snapshot | None:
+        """The newest snapshot (state, position) that ``usable`` accepts, or None."""
+        for path in reversed(self.files()):
+            state, position = PredictionState.restore(path.read_bytes())
+            if usable(state, position):
+                return state, position
+        return None
 
     def save(self, state: PredictionState, position: dict[Any, int]) -> Path:
         kept = self.files()
@@ -70,6 +102,7 @@ class PredictionReport:
     evaluations: int = 0
     snapshots: int = 0
     restored_outcomes: int | None = None
+    rebuilds: int = 0
 
 
 def run_prediction_service(settings: Settings, codec: Codec, config: PredictionConfig, *,
@@ -88,6 +121,13 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
     topics = [full_name(spec, settings.topic_prefix) for spec in _INPUTS]
     saved_at = idle_since = time.monotonic()
     stop = stop or threading.Event()
+
+    def rebuild() -> None:
+        _rebuild(state, position, settings=settings, codec=codec, config=config, store=store,
+                 producer=producer, report=report)
+
+    if state.needs_rebuild:  # a snapshot saved between a retraction and its rebuild
+        rebuild()
     with EventConsumer(settings, codec, topics, group_id=f"{settings.topic_prefix}prediction",
                        start_offsets=lambda _assigned: dict(position),
                        deadletter=producer) as consumer:
@@ -102,6 +142,9 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
                         report.evaluations += isinstance(output, ModelEvaluated)
                     report.events += 1
                 position.update(batch.positions)
+                if state.needs_rebuild:
+                    rebuild()
+                    saved_at = time.monotonic()
                 idle_since = time.monotonic()
                 if stop.is_set():
                     break
@@ -112,6 +155,76 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
                 break
         _snapshot(producer, store, state, position, report)
     return report
+
+
+def _rebuild(state: PredictionState, position: dict[Any, int], *, settings: Settings,
+             codec: Codec, config: PredictionConfig, store: SnapshotStore,
+             producer: EventProducer, report: PredictionReport) -> None:
+    """Rebuild the model without the retracted outcomes (see ``core.rebuild``), re-predict
+    every athlete, and save the rebuilt state."""
+    key = (full_name(PREDICTION_OUTCOMES, settings.topic_prefix), 0)
+    end = position.get(key, 0)
+    found = store.newest(lambda snapshot, at: core.predates(snapshot, state)
+                         and at.get(key, 0) <= end)
+    base, start = (found[0], found[1].get(key, 0)) if found else (None, 0)
+    removed = len(state.unlearn)
+    outcomes = list(read_outcomes(settings, codec, key[0], start, end))
+    for output in core.rebuild(state, base, outcomes, config):
+        producer.send(output)
+        report.predictions += 1
+    report.rebuilds += 1
+    log.info("prediction model rebuilt", removed=removed, snapshot=found is not None,
+             replayed_from=start, replayed_to=end, outcomes=state.outcomes)
+    _snapshot(producer, store, state, position, report)
+
+
+def read_outcomes(settings: Settings, codec: Codec, topic: str, start: int, end: int, *,
+                  timeout: float = 60.0) -> Iterator[PageViewsObserved]:
+    """The outcomes at offsets ``start`` up to (excluding) ``end`` of partition 0, in order.
+
+    A consumer of its own on ``assign()``: no group, nothing committed, the live consumer's
+    position untouched. Undecodable messages are skipped (the live consumer dead-letters them).
+    Raises ``TimeoutError`` when the range cannot be read in ``timeout`` seconds: a model
+    rebuilt from part of it would be wrong.
+    """
+    if end <= start:
+        return
+    consumer = Consumer({
+        **settings.kafka_config(),
+        "group.id": f"{settings.topic_prefix}prediction-rebuild-{uuid.uuid4().hex[:12]}",
+        "enable.auto.commit": "false",
+        "enable.auto.offset.store": "false",
+        "enable.partition.eof": "true",
+        "auto.offset.reset": "earliest",
+    })
+    try:
+        consumer.assign([TopicPartition(topic, 0, start)])
+        deadline = time.monotonic() + timeout
+        while True:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topic} from {start} to {end} in {timeout}s")
+            for msg in consumer.consume(500, 0.5):
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        return  # the log's end: nothing more below ``end`` to read
+                    if error.fatal():
+                        raise KafkaException(error)
+                    log.warning("consumer error", error=str(error))
+                    continue
+                offset = msg.offset()
+                if offset is None or offset >= end:
+                    return
+                try:
+                    event = codec.decode(msg.value() or b"")
+                except EventFormatError:
+                    continue
+                if isinstance(event, PageViewsObserved):
+                    yield event
+                if offset >= end - 1:
+                    return
+    finally:
+        consumer.close()
 
 
 def _snapshot(producer: EventProducer, store: SnapshotStore, state: PredictionState,

@@ -20,7 +20,8 @@ from streams.enrichment.core import (
 from streams.enrichment.models import HandleRejected, ProfileEnriched, ProfileUnavailable
 from streams.enrichment.platforms import AccountUnavailable, LookupGaveUp, ProfileLookup
 from streams.events.ids import new_meta
-from streams.events.model import Producer, Provenance
+from streams.events.model import Event, Producer, Provenance
+from streams.lineage.models import EventRetracted
 from streams.records.models import RecordReceived
 from streams.simulation.convert import provider_records
 from streams.tasks.core import TaskConfig, TaskState, on_decision, on_record, on_rejection
@@ -237,3 +238,164 @@ def test_the_providers_own_handles_are_fetched_and_checked_too(world: World) -> 
     assert {(r.platform, r.handle) for r in requests} == set(record.known_handles.items())
     assert all(r.acceptance_id == record.event_id and r.hit_id == "" for r in requests)
     assert handle(state, record, CONFIG, T0) == ([], [])  # redelivered
+
+
+def _retracted(event: Event, *, redaction: str = "redaction-1",
+               via: str | None = None) -> EventRetracted:
+    meta = new_meta(event_type=EventRetracted.schema_name, entity_id=event.entity_id,
+                    occurred_at=T0, producer=Producer("lineage", "1", "t"),
+                    provenance=Provenance("lineage", redaction),
+                    parents=(redaction, event.event_id), identity=[])
+    return EventRetracted(meta=meta, redaction_id=redaction, retracted_id=event.event_id,
+                          retracted_type=event.meta.event_type,
+                          retracted_stage=event.meta.producer.stage, via=via, reason="test")
+
+
+def test_a_retracted_acceptance_forgets_its_field_and_its_fetch_in_flight(
+        world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["instagram"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    handle(state, record, CONFIG, T0)
+    wrong = _accepted(record, "instagram", "someoneelse")
+    _, [request] = handle(state, wrong, CONFIG, T0)
+    retraction = _retracted(wrong)
+    assert handle(state, retraction, CONFIG, T0) == ([], [])
+    assert "instagram" not in state.fields
+    in_flight = fetched(request, _lookup(world, athlete.ref, "instagram"), attempts=1,
+                        at=T0, config=CONFIG)
+    assert handle(state, in_flight, CONFIG, T0) == ([], [])  # does not resurrect the field
+    assert handle(state, wrong, CONFIG, T0) == ([], [])  # the acceptance redelivered
+    assert handle(state, retraction, CONFIG, T0) == ([], [])  # the retraction redelivered
+    assert "instagram" not in state.fields
+    assert due(state, record.entity_id, T0 + timedelta(days=5), CONFIG) == []
+    # Consensus decides again: the new acceptance is fetched as usual.
+    right = _accepted(record, "instagram", athlete.handles["instagram"], revision=1)
+    profile, outputs = _through(state, record, right, _lookup(world, athlete.ref, "instagram"))
+    assert outputs == [] and state.fields["instagram"].profile_id == profile.event_id
+    assert profile.meta.parents == (right.event_id,)
+
+
+def test_an_acceptance_retracted_before_it_is_read_is_never_fetched(world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["twitter"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    accepted = _accepted(record, "twitter", athlete.handles["twitter"])
+    assert handle(state, _retracted(accepted), CONFIG, T0) == ([], [])
+    assert handle(state, accepted, CONFIG, T0) == ([], []) and state.fields == {}
+    restored = EnrichmentState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert handle(restored, accepted, CONFIG, T0) == ([], [])  # after a restart too
+
+
+def test_a_retracted_profile_of_a_live_acceptance_is_fetched_again(world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["facebook"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    accepted = _accepted(record, "facebook", athlete.handles["facebook"])
+    lookup = _lookup(world, athlete.ref, "facebook")
+    first, _ = _through(state, record, accepted, lookup)
+    later = T0 + timedelta(minutes=1)
+    _, [again] = handle(state, _retracted(first), CONFIG, later)
+    assert (again.acceptance_id, again.fetch, again.supersedes) == (accepted.event_id, 1, None)
+    current = state.fields["facebook"]
+    assert current.profile is None and current.requested_at == later
+    assert handle(state, _retracted(first), CONFIG, later) == ([], [])  # redelivered
+    assert due(state, record.entity_id, later + timedelta(minutes=6), CONFIG) == [again]
+    second = fetched(again, lookup, attempts=1, at=later, config=CONFIG)
+    assert second.event_id != first.event_id  # a new id: not retracted with the first
+    handle(state, second, CONFIG, later)
+    handle(state, first, CONFIG, later)  # the retracted one read again changes nothing
+    assert state.fields["facebook"].profile_id == second.event_id
+    # Retracted through its acceptance: the field goes, nothing is fetched for it.
+    assert handle(state, _retracted(second, redaction="r2", via=accepted.event_id), CONFIG,
+                  later) == ([], [])
+    assert "facebook" not in state.fields
+
+
+def test_a_fetch_retracted_before_it_is_read_back_is_asked_again(world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["instagram"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    handle(state, record, CONFIG, T0)
+    accepted = _accepted(record, "instagram", athlete.handles["instagram"])
+    _, [request] = handle(state, accepted, CONFIG, T0)
+    lookup = _lookup(world, athlete.ref, "instagram")
+    result = fetched(request, lookup, attempts=1, at=T0, config=CONFIG)
+    assert handle(state, _retracted(result), CONFIG, T0) == ([], [])  # not read back yet
+    _, [again] = handle(state, result, CONFIG, T0)
+    assert again.fetch == 1 and state.fields["instagram"].profile is None
+    assert handle(state, result, CONFIG, T0) == ([], [])  # redelivered
+
+
+def test_a_redaction_that_keeps_selecting_what_is_fetched_does_not_loop(
+        world: World) -> None:
+    """A redacted platform source retracts every fetch of it: ask once, then wait for the
+    refresh instead of fetching again at once, forever."""
+    athlete = next(a for a in world.athletes if a.handles["twitter"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    accepted = _accepted(record, "twitter", athlete.handles["twitter"])
+    lookup = _lookup(world, athlete.ref, "twitter")
+    first, _ = _through(state, record, accepted, lookup)
+    _, [again] = handle(state, _retracted(first, redaction="source"), CONFIG, T0)
+    second = fetched(again, lookup, attempts=1, at=T0, config=CONFIG)
+    handle(state, second, CONFIG, T0)
+    assert handle(state, _retracted(second, redaction="source"), CONFIG, T0) == ([], [])
+    assert due(state, record.entity_id, T0 + timedelta(minutes=30), CONFIG) == []
+    [refresh] = due(state, record.entity_id, T0 + timedelta(hours=2), CONFIG)
+    assert refresh.fetch == 3 and refresh.supersedes is None
+    third = fetched(refresh, lookup, attempts=1, at=T0 + timedelta(hours=2), config=CONFIG)
+    handle(state, third, CONFIG, T0)
+    assert state.fields["twitter"].profile_id == third.event_id  # the refresh is used
+    # Another redaction (of one fetch, by id) is asked again once, as usual.
+    _, [fourth] = handle(state, _retracted(third, redaction="one-fetch"), CONFIG, T0)
+    assert fourth.fetch == 4
+
+
+def test_a_retracted_profile_takes_its_namesake_rejection_with_it(world: World) -> None:
+    athlete, other, platform = _namesake_pair(world)
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    accepted = _accepted(record, platform, other.handles[platform])
+    profile, [rejected] = _through(state, record, accepted, _lookup(world, other.ref, platform))
+    handle(state, rejected, CONFIG, T0)
+    assert state.fields[platform].rejected
+    _, [again] = handle(state, _retracted(profile), CONFIG, T0)
+    assert not state.fields[platform].rejected
+    handle(state, _retracted(rejected, via=profile.event_id), CONFIG, T0)  # its descendant
+    refetched = fetched(again, _lookup(world, other.ref, platform), attempts=1, at=T0,
+                        config=CONFIG)
+    [checked_again], _ = handle(state, refetched, CONFIG, T0)
+    assert isinstance(checked_again, HandleRejected)
+    assert checked_again.event_id != rejected.event_id
+    assert checked_again.meta.parents == (accepted.event_id, refetched.event_id)
+
+
+def test_a_retracted_record_forgets_its_own_handles(world: World) -> None:
+    record = next(r for r in provider_records(world) if r.known_handles)
+    state = EnrichmentState()
+    handle(state, record, CONFIG, T0)
+    assert handle(state, _retracted(record), CONFIG, T0) == ([], [])
+    assert state.record is None and state.fields == {}
+    assert handle(state, record, CONFIG, T0) == ([], [])  # redelivered
+    restored = EnrichmentState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert restored == state and not restored.is_empty()
+
+
+def test_a_refresh_of_a_retracted_profile_is_ignored_when_it_comes_back(world: World) -> None:
+    athlete = next(a for a in world.athletes if a.handles["instagram"])
+    record = _records(world)[athlete.ref]
+    state = EnrichmentState()
+    accepted = _accepted(record, "instagram", athlete.handles["instagram"])
+    lookup = _lookup(world, athlete.ref, "instagram")
+    first, _ = _through(state, record, accepted, lookup)
+    [refresh] = due(state, record.entity_id, T0 + timedelta(hours=2), CONFIG)
+    _, [again] = handle(state, _retracted(first), CONFIG, T0 + timedelta(hours=2))
+    assert (refresh.fetch, refresh.supersedes) == (1, first.event_id)
+    assert (again.fetch, again.supersedes) == (1, None) and again != refresh
+    stale = fetched(refresh, lookup, attempts=1, at=T0 + timedelta(hours=2), config=CONFIG)
+    assert handle(state, stale, CONFIG, T0) == ([], [])  # names the retracted profile
+    assert state.fields["instagram"].profile_id is None
+    fresh = fetched(again, lookup, attempts=1, at=T0 + timedelta(hours=2), config=CONFIG)
+    handle(state, fresh, CONFIG, T0)
+    assert state.fields["instagram"].profile_id == fresh.event_id != stale.event_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from streams.enrichment.core import EnrichmentConfig, FetchRequest
@@ -91,3 +92,29 @@ def test_an_unknown_handle_is_recorded_as_missing() -> None:
     asyncio.run(scenario())
     [event] = sent
     assert isinstance(event, ProfileUnavailable) and event.reason == "missing"
+
+
+def test_fetches_of_a_retracted_acceptance_are_cancelled_and_a_new_one_runs_beside() -> None:
+    world = generate_world(WorldConfig(athletes=40, seed=2, workers=10))
+    sent: list[Event] = []
+
+    async def send(event: Event) -> None:
+        sent.append(event)
+
+    async def scenario() -> Fetcher:
+        fetcher = Fetcher(_clients(world), send, EnrichmentConfig(), clock=lambda: T0)
+        first, second = _requests(world, 2)
+        replaced = replace(first, acceptance_id="accepted-again")  # same record, fetch 0
+        for request in (first, second, replaced):
+            fetcher.submit(request)
+        assert fetcher.in_flight == 3
+        assert fetcher.cancel(first.entity_id, "some-other-event") == 0
+        assert fetcher.cancel(second.entity_id, first.acceptance_id) == 0  # not its record
+        assert fetcher.cancel(first.entity_id, first.acceptance_id) == 1
+        await fetcher.drain()
+        return fetcher
+
+    fetcher = asyncio.run(scenario())
+    assert (fetcher.stats.started, fetcher.stats.cancelled, fetcher.stats.finished) == (3, 1, 2)
+    second = _requests(world, 2)[1]
+    assert {e.meta.parents for e in sent} == {(second.acceptance_id,), ("accepted-again",)}

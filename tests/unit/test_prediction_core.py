@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import pickle
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ import pytest
 from streams.consensus.core import ConsensusConfig
 from streams.enrichment.models import ProfileEnriched, ProfileUnavailable
 from streams.events.ids import new_meta
-from streams.events.model import Producer, Provenance
-from streams.prediction.core import PredictionConfig, PredictionState, handle
+from streams.events.model import Event, Producer, Provenance
+from streams.lineage.models import EventRetracted
+from streams.prediction.core import PredictionConfig, PredictionState, handle, predates, rebuild
 from streams.prediction.evaluate import compare_online_and_batch, top_overlap
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.prediction.service import SnapshotStore
@@ -26,17 +28,18 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ENTITY = "acme:nba-0001"
 
 
-def _record() -> RecordReceived:
-    meta = new_meta(event_type=RecordReceived.schema_name, entity_id=ENTITY, occurred_at=T0,
+def _record(entity: str = ENTITY, sport: str = "basketball") -> RecordReceived:
+    meta = new_meta(event_type=RecordReceived.schema_name, entity_id=entity, occurred_at=T0,
                     producer=Producer("records", "1", "t"), provenance=Provenance("acme", "1"),
-                    identity=["nba-0001"])
-    return RecordReceived(meta=meta, name="Anthony Davis", sport="basketball", league="NBA",
+                    identity=[entity])
+    return RecordReceived(meta=meta, name="Anthony Davis", sport=sport, league="NBA",
                           team="Los Angeles Lakers", country="US", known_handles={},
-                          provider="acme", provider_ref="nba-0001")
+                          provider="acme", provider_ref=entity.partition(":")[2])
 
 
-def _profile(platform: str, followers: int, fetch: int = 0) -> ProfileEnriched:
-    meta = new_meta(event_type=ProfileEnriched.schema_name, entity_id=ENTITY, occurred_at=T0,
+def _profile(platform: str, followers: int, fetch: int = 0,
+             entity: str = ENTITY) -> ProfileEnriched:
+    meta = new_meta(event_type=ProfileEnriched.schema_name, entity_id=entity, occurred_at=T0,
                     producer=Producer("enrichment", "1", "t"),
                     provenance=Provenance(platform, "ad"), parents=("acceptance",),
                     identity=[platform, fetch])
@@ -46,8 +49,8 @@ def _profile(platform: str, followers: int, fetch: int = 0) -> ProfileEnriched:
                            bio="NBA player", fetch=fetch, attempts=1)
 
 
-def _outcome(views: float, number: int) -> PageViewsObserved:
-    meta = new_meta(event_type=PageViewsObserved.schema_name, entity_id=ENTITY, occurred_at=T0,
+def _outcome(views: float, number: int, entity: str = ENTITY) -> PageViewsObserved:
+    meta = new_meta(event_type=PageViewsObserved.schema_name, entity_id=entity, occurred_at=T0,
                     producer=Producer("partners", "1", "t"),
                     provenance=Provenance("our-platform", f"p{number}"), identity=[number])
     return PageViewsObserved(meta=meta, post_id=f"p{number}", page_views=views)
@@ -160,3 +163,151 @@ def test_the_snapshot_store_keeps_a_bounded_history_and_restores_the_latest(
     assert latest is not None
     restored, position = latest
     assert restored.outcomes == 3 and position == {("outcomes", 0): 3}
+
+
+def _retracted(event: Event, redaction: str = "redaction-1") -> EventRetracted:
+    meta = new_meta(event_type=EventRetracted.schema_name, entity_id=event.entity_id,
+                    occurred_at=T0 + timedelta(days=1), producer=Producer("lineage", "1", "t"),
+                    provenance=Provenance("lineage", redaction),
+                    parents=(redaction, event.event_id), identity=[])
+    return EventRetracted(meta=meta, redaction_id=redaction, retracted_id=event.event_id,
+                          retracted_type=event.meta.event_type,
+                          retracted_stage=event.meta.producer.stage, via=None, reason="test")
+
+
+def test_a_retracted_profile_is_dropped_and_the_athlete_predicted_without_it() -> None:
+    state = PredictionState.fresh(CONFIG)
+    handle(state, _record(), CONFIG)
+    instagram, twitter = _profile("instagram", 2_000_000), _profile("twitter", 50_000)
+    handle(state, instagram, CONFIG)
+    handle(state, twitter, CONFIG)
+    retraction = _retracted(instagram)
+    [again] = handle(state, retraction, CONFIG)
+    assert isinstance(again, PageViewsPredicted)
+    assert instagram.event_id not in again.meta.parents
+    assert set(again.meta.parents) == {_record().event_id, twitter.event_id,
+                                       retraction.event_id}
+    assert again.features["has_instagram"] == 0.0 and again.features["has_twitter"] == 1.0
+    assert again.meta.occurred_at == retraction.meta.occurred_at  # the latest time read
+    assert handle(state, retraction, CONFIG) == []  # redelivered
+    assert handle(state, instagram, CONFIG) == []  # read again: never used again
+    assert handle(state, _retracted(_profile("facebook", 10)), CONFIG) == []  # never used
+
+
+def test_a_retracted_record_forgets_the_athlete() -> None:
+    state = PredictionState.fresh(CONFIG)
+    handle(state, _record(), CONFIG)
+    handle(state, _profile("instagram", 2_000_000), CONFIG)
+    assert handle(state, _retracted(_record()), CONFIG) == []
+    assert ENTITY not in state.athletes
+    assert handle(state, _record(), CONFIG) == []  # redelivered: still forgotten
+    assert handle(state, _profile("instagram", 3_000_000, fetch=1), CONFIG) == []
+    assert handle(state, _outcome(9_000.0, 1), CONFIG) == [] and state.outcomes == 0
+
+
+def test_a_retracted_outcome_is_never_learned_even_after_a_restart() -> None:
+    state = PredictionState.fresh(CONFIG)
+    handle(state, _record(), CONFIG)
+    outcome = _outcome(9_000.0, 1)
+    assert handle(state, _retracted(outcome), CONFIG) == []  # before the outcome is read
+    assert not state.needs_rebuild  # nothing learned yet: nothing to rebuild
+    restored, _ = PredictionState.restore(state.snapshot({}))
+    assert handle(restored, outcome, CONFIG) == [] and restored.outcomes == 0
+    legacy = PredictionState.fresh(CONFIG)  # a snapshot from before retractions existed
+    del legacy.__dict__["retracted"], legacy.__dict__["unlearn"], legacy.__dict__["latest"]
+    old, _ = PredictionState.restore(legacy.snapshot({}))
+    assert old.retracted == set() and old.unlearn == {} and old.latest is None
+
+
+_ATHLETES = [("acme:a", "basketball", 2_000_000), ("acme:b", "golf", 30_000),
+             ("acme:c", "soccer", 400_000)]
+
+
+def _outcomes(count: int) -> list[PageViewsObserved]:
+    return [_outcome(float(followers) / 200 * (1 + number % 7), number, entity)
+            for number in range(count)
+            for entity, _, followers in [_ATHLETES[number % len(_ATHLETES)]]]
+
+
+def _trained(outcomes: list[PageViewsObserved]) -> PredictionState:
+    """A model trained from scratch: every athlete known first, then the outcomes in order."""
+    state = PredictionState.fresh(CONFIG)
+    for entity, sport, followers in _ATHLETES:
+        handle(state, _record(entity, sport), CONFIG)
+        handle(state, _profile("instagram", followers, entity=entity), CONFIG)
+    for outcome in outcomes:
+        handle(state, outcome, CONFIG)
+    return state
+
+
+def _same_model(one: PredictionState, other: PredictionState) -> None:
+    assert one.learned == other.learned and one.outcomes == other.outcomes
+    assert one.model.metrics() == other.model.metrics()
+    for entity, _, _ in _ATHLETES:
+        features = one.athletes[entity].features()
+        assert features is not None
+        assert one.model.predict(features) == other.model.predict(features)
+
+
+def test_a_model_rebuilt_from_the_beginning_equals_one_trained_without_the_retracted() -> None:
+    outcomes = _outcomes(40)
+    state = _trained(outcomes)
+    gone = [outcomes[0], outcomes[17], outcomes[33]]
+    for outcome in gone:
+        assert handle(state, _retracted(outcome), CONFIG) == []
+    assert state.needs_rebuild
+    twin = pickle.loads(pickle.dumps(state))  # the same rebuild again: the same events
+    rebuilt = rebuild(state, None, outcomes, CONFIG)
+    assert rebuild(twin, None, outcomes, CONFIG) == rebuilt
+    expected = _trained([o for o in outcomes if o not in gone])
+    _same_model(state, expected)
+    assert not state.needs_rebuild and state.outcomes == 37
+    assert {p.entity_id for p in rebuilt} == {entity for entity, _, _ in _ATHLETES}
+    for predicted in rebuilt:
+        assert isinstance(predicted, PageViewsPredicted) and predicted.model_outcomes == 37
+        assert predicted.meta.occurred_at == T0 + timedelta(days=1)  # after all it replaces
+        athlete = expected.athletes[predicted.entity_id]
+        assert predicted.meta.parents == athlete.parents()
+        features = athlete.features()
+        assert features is not None
+        assert predicted.page_views == pytest.approx(expected.model.predict(features).mean)
+    # The outcome counter goes on from the rebuilt model's count, as if the retracted
+    # outcomes had never been: the next evaluation is the from-scratch model's, id and all.
+    following = _outcome(5_000.0, 99, "acme:b")
+    evaluated, *_ = after = handle(state, following, CONFIG)
+    assert after == handle(expected, following, CONFIG)
+    assert isinstance(evaluated, ModelEvaluated) and evaluated.outcomes == 38
+    with pytest.raises(ValueError, match="nothing to rebuild"):
+        rebuild(state, None, outcomes, CONFIG)
+
+
+def test_a_rebuild_from_a_snapshot_before_the_retraction_equals_one_from_scratch(
+        tmp_path: Path) -> None:
+    outcomes = _outcomes(30)
+    store = SnapshotStore(tmp_path)
+    state = _trained([])
+    for number, outcome in enumerate(outcomes, start=1):
+        handle(state, outcome, CONFIG)
+        if number % 10 == 0:
+            store.save(state, {("outcomes", 0): number})
+    gone = [outcomes[12], outcomes[25]]
+    for outcome in gone:
+        handle(state, _retracted(outcome), CONFIG)
+    found = store.newest(lambda snapshot, _position: predates(snapshot, state))
+    assert found is not None
+    base, position = found
+    assert position == {("outcomes", 0): 10}  # the one at 20 learned a retracted outcome
+    tainted = pickle.dumps(state)
+    rebuilt = rebuild(state, base, outcomes[10:], CONFIG)
+    expected = _trained([o for o in outcomes if o not in gone])
+    _same_model(state, expected)
+    assert rebuilt == rebuild(pickle.loads(tainted), None, outcomes, CONFIG)  # from offset 0
+    stale = store.newest(lambda snapshot, _position: not predates(snapshot, state))
+    assert stale is not None
+    with pytest.raises(ValueError, match="retracted outcome"):
+        rebuild(pickle.loads(tainted), stale[0], outcomes[20:], CONFIG)
+    # The rebuilt model learned fewer outcomes than the last snapshot before it, and it is
+    # still the one a restart restores: snapshots are ordered by sequence, not by count.
+    store.save(state, {("outcomes", 0): 30})
+    latest = store.latest()
+    assert latest is not None and latest[0].outcomes == state.outcomes == 28
