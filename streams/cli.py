@@ -15,6 +15,7 @@ from streams.prediction.commands import add_commands as add_prediction_commands
 from streams.settings import Settings
 from streams.simulation.commands import add_commands
 from streams.tools.commands import add_commands as add_tool_commands
+from streams.tools.replay_command import add_commands as add_replay_commands
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tool_commands(commands)
     add_prediction_commands(commands)
     add_lineage_commands(commands)
+    add_replay_commands(commands)
     return parser
 
 

@@ -119,7 +119,7 @@ def _on_new_node(state: LineageState, node: Node, config: LineageConfig) -> list
 
 def _retract(state: LineageState, redaction: Redaction, roots: Iterable[str],
              config: LineageConfig, *, via: str | None = None) -> list[Event]:
-    reached = state.graph.descendants(roots, skip=frozenset(state.retracted),
+    reached = state.graph.descendants(roots, skip=state.retracted.keys(),
                                       exempt=redaction.causes)
     outputs: list[Event] = []
     for event_id, reached_via in reached.items():

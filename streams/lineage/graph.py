@@ -9,7 +9,7 @@ can arrive before its parent.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,7 +73,7 @@ class LineageGraph:
     def __len__(self) -> int:
         return len(self.nodes)
 
-    def descendants(self, roots: Iterable[str], *, skip: frozenset[str] = frozenset(),
+    def descendants(self, roots: Iterable[str], *, skip: Container[str] = frozenset(),
                     exempt: frozenset[str] = frozenset()) -> dict[str, str | None]:
         """Every root and every event derived from one, breadth first (parents before children).
 

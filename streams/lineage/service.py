@@ -32,10 +32,13 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class LineageReport:
+    """What the service has done so far; ``caught_up`` while its last poll found nothing."""
+
     events: int = 0
     redactions: int = 0
     retractions: int = 0
     preloaded: int = 0
+    caught_up: bool = False
 
 
 def _existing(settings: Settings, codec: Codec, topic: str) -> Iterator[Event]:
@@ -69,11 +72,14 @@ def _existing(settings: Settings, codec: Codec, topic: str) -> Iterator[Event]:
 
 
 def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig, *,
-                        idle_timeout: float | None = None,
-                        stop: threading.Event | None = None) -> LineageReport:
-    """Propagate redactions until idle for ``idle_timeout`` seconds (or forever), or ``stop``."""
+                        idle_timeout: float | None = None, stop: threading.Event | None = None,
+                        report: LineageReport | None = None) -> LineageReport:
+    """Propagate redactions until idle for ``idle_timeout`` seconds (or forever), or ``stop``.
+
+    ``report`` is updated as the service goes, for a caller watching it from another thread.
+    """
     state = LineageState()
-    report = LineageReport()
+    report = report if report is not None else LineageReport()
     for event in _existing(settings, codec, full_name(LINEAGE_RETRACTIONS,
                                                        settings.topic_prefix)):
         observe(state, event, config)
@@ -87,7 +93,9 @@ def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig,
     with EventConsumer(settings, codec, topics, f"{settings.topic_prefix}lineage-{uuid.uuid4()}",
                        config={"enable.auto.commit": "false"}, deadletter=producer) as consumer:
         while not stop.is_set():
+            report.caught_up = True
             for batch in consumer.batches(max_size=2000, poll_timeout=0.5, idle_timeout=0):
+                report.caught_up = False
                 for consumed in batch.events:
                     report.events += 1
                     report.redactions += isinstance(consumed.event, RedactionRequested)

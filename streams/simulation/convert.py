@@ -62,15 +62,19 @@ def hit_request(hit: HitPublished, created_at: datetime | None = None) -> HitReq
         gold=hit.gold)
 
 
-def submission_event(submission: Submission, entity_id: str, gold: bool,
+def submission_event(submission: Submission, hit: HitPublished,
                      instance: str = "simulation") -> AssignmentSubmitted:
-    """An MTurk submitted assignment as the pipeline's ``AssignmentSubmitted``."""
+    """An MTurk submitted assignment as the pipeline's ``AssignmentSubmitted``.
+
+    Its parent is the HIT it answers, so redacting a record (or a whole feed) reaches the
+    answers bought for it and everything decided from them.
+    """
     submitted_at = submission.submitted_at - timedelta(
         microseconds=submission.submitted_at.microsecond % 1000)
     meta = new_meta(
-        event_type=AssignmentSubmitted.schema_name, entity_id=entity_id,
+        event_type=AssignmentSubmitted.schema_name, entity_id=hit.entity_id,
         occurred_at=submitted_at, producer=Producer(CROWD_STAGE, CROWD_VERSION, instance),
-        provenance=Provenance(CROWD_SOURCE, submission.assignment_id),
+        provenance=Provenance(CROWD_SOURCE, submission.assignment_id), parents=(hit.event_id,),
         identity=[submission.hit_id, submission.assignment_id],
     )
     return AssignmentSubmitted(
@@ -78,7 +82,7 @@ def submission_event(submission: Submission, entity_id: str, gold: bool,
         worker_id=submission.worker_id, answers=dict(submission.answers),
         accepted_at=submission.accepted_at - timedelta(
             microseconds=submission.accepted_at.microsecond % 1000),
-        submitted_at=submitted_at, gold=gold)
+        submitted_at=submitted_at, gold=hit.gold)
 
 
 # How long a HIT re-opened after a redaction takes answers again (as TaskConfig's lifetime).
@@ -105,5 +109,6 @@ def tell_crowd(crowd: CrowdPlatform, event: Event, now: datetime | None = None) 
     elif isinstance(event, AssignmentReviewed):
         if event.status == "Approved":
             crowd.approve_assignment(event.assignment_id)
-        else:
+        elif crowd.assignment_status(event.assignment_id) != "Approved":
+            # A review revised after a redaction cannot take back a payment already made.
             crowd.reject_assignment(event.assignment_id, event.reason)

@@ -162,7 +162,7 @@ def run_local(world: World, *, consensus_config: ConsensusConfig | None = None,
     while (moment := crowd.next_submission_at()) is not None:
         for submission in crowd.advance(moment):
             hit = hits[submission.hit_id]
-            queue.append(submission_event(submission, hit.entity_id, hit.gold))
+            queue.append(submission_event(submission, hit))
             drain()
     if after is not None:
         schedule = partner_schedule(world, posts_per_athlete=posts_per_athlete, seed=1)

@@ -146,8 +146,7 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
             listener.now = moment + timedelta(seconds=step_seconds)
             for submission in crowd.advance(listener.now):
                 hit = listener.hits[submission.hit_id]
-                producer.send(submission_event(submission, hit.entity_id, hit.gold,
-                                               settings.instance))
+                producer.send(submission_event(submission, hit, settings.instance))
                 summary.submitted += 1
             producer.flush()
     summary.hits = len(listener.hits)

@@ -65,7 +65,8 @@ class CrowdPlatform(Protocol):
 
     ``streams.world.crowd.SimulatedCrowd`` is the first implementation; a client for the real
     Mechanical Turk API (CreateHIT, CreateAdditionalAssignmentsForHIT, UpdateExpirationForHIT,
-    ApproveAssignment, RejectAssignment, CreateWorkerBlock, ListAssignmentsForHIT) fits behind the
+    ApproveAssignment, RejectAssignment, GetAssignment, CreateWorkerBlock,
+ListAssignmentsForHIT) fits behind the
     same methods, with ``advance`` polling for submissions up to a time.
     """
 
@@ -78,6 +79,8 @@ class CrowdPlatform(Protocol):
     def approve_assignment(self, assignment_id: str) -> None: ...
 
     def reject_assignment(self, assignment_id: str, reason: str) -> None: ...
+
+    def assignment_status(self, assignment_id: str) -> str: ...
 
     def block_worker(self, worker_id: str, reason: str, at: datetime) -> None: ...
 

@@ -12,14 +12,19 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from confluent_kafka import Consumer, TopicPartition
+
 from streams.codecs import default_codec
 from streams.consumer import EventConsumer
 from streams.events.model import Event
+from streams.lineage.core import LineageConfig
+from streams.lineage.service import LineageReport, run_lineage_service
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.simulation.convert import provider_records
@@ -80,28 +85,90 @@ def read_all(settings: Settings, idle_timeout: float = 5.0) -> list[Event]:
 class _CrowdThread(threading.Thread):
     """The crowd service on a daemon thread that keeps its summary."""
 
-    def __init__(self, settings: Settings, world: World) -> None:
+    def __init__(self, settings: Settings, world: World, idle_steps: int) -> None:
         super().__init__(daemon=True, name="crowd")
         self.stop = threading.Event()
         self.summary: CrowdSummary | None = None
-        self._settings, self._world = settings, world
+        self._settings, self._world, self._idle_steps = settings, world, idle_steps
 
     def run(self) -> None:
         self.summary = run_crowd_service(
             self._settings, default_codec(), self._world,
-            pipeline_group=f"{self._settings.topic_prefix}crowdlog", stop=self.stop)
+            pipeline_group=f"{self._settings.topic_prefix}crowdlog", stop=self.stop,
+            idle_steps=self._idle_steps)
 
 
 @contextmanager
-def crowd_running(settings: Settings, world: World) -> Iterator[_CrowdThread]:
-    """Run the crowd service beside the test; however the test ends, the crowd stops too."""
-    crowd = _CrowdThread(settings, world)
+def crowd_running(settings: Settings, world: World, *,
+                  until_stopped: bool = False) -> Iterator[_CrowdThread]:
+    """Run the crowd service beside the test; however the test ends, the crowd stops too.
+
+    ``until_stopped`` keeps it waiting for new HITs when it runs dry (HITs re-opened later),
+    instead of finishing: the crowd's clock and memory then span the whole test.
+    """
+    crowd = _CrowdThread(settings, world, idle_steps=10**9 if until_stopped else 3)
     crowd.start()
     try:
         yield crowd
     finally:
         crowd.stop.set()
         crowd.join(60)
+
+
+def wait_quiet(settings: Settings, *, lineage: LineageReport | None = None, quiet: float = 6.0,
+               timeout: float = 180.0) -> bool:
+    """Wait until nothing is written to any topic for ``quiet`` seconds, the worker's group has
+    caught up and so has the lineage stage, if given: a redaction has then been propagated and
+    followed by every stage."""
+    progress = PipelineProgress(settings, f"{settings.topic_prefix}crowdlog")
+    probe = Consumer({**settings.kafka_config(), "group.id": f"quiet-{uuid.uuid4().hex}"})
+    topics = [full_name(spec, settings.topic_prefix) for spec in CATALOGUE]
+    try:
+        deadline = time.monotonic() + timeout
+        last, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            total = sum(probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                        for topic in topics for p in range(_partitions(topic)))
+            if total != last:
+                last, since = total, time.monotonic()
+            elif (time.monotonic() - since >= quiet and progress.lag() == 0
+                  and (lineage is None or lineage.caught_up)):
+                return True
+            time.sleep(1.0)
+        return False
+    finally:
+        probe.close()
+        progress.close()
+
+
+def _partitions(topic: str) -> int:
+    return next(spec.partitions for spec in CATALOGUE if topic.endswith(spec.name))
+
+
+class _LineageThread(threading.Thread):
+    """The lineage stage (``crowdlog propagate``) on a daemon thread that always stops."""
+
+    def __init__(self, settings: Settings, config: LineageConfig) -> None:
+        super().__init__(daemon=True, name="lineage")
+        self.stop = threading.Event()
+        self.report = LineageReport()
+        self._settings, self._config = settings, config
+
+    def run(self) -> None:
+        run_lineage_service(self._settings, default_codec(), self._config, stop=self.stop,
+                            report=self.report)
+
+
+@contextmanager
+def lineage_running(settings: Settings,
+                    config: LineageConfig | None = None) -> Iterator[_LineageThread]:
+    lineage = _LineageThread(settings, config or LineageConfig(instance="pytest"))
+    lineage.start()
+    try:
+        yield lineage
+    finally:
+        lineage.stop.set()
+        lineage.join(60)
 
 
 def diagnosis(settings: Settings, log: Path) -> str:
