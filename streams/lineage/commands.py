@@ -19,11 +19,7 @@ from streams.lineage.core import STAGE, STAGE_VERSION, LineageConfig
 from streams.lineage.models import RedactionRequested
 from streams.lineage.selection import Selection
 from streams.settings import Settings
-
-
-def _time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+from streams.tools.replay_command import instant
 
 
 def request_from_args(args: argparse.Namespace, settings: Settings,
@@ -126,9 +122,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     request.add_argument("--version-max", help="stage versions up to this one (inclusive)")
     request.add_argument("--worker", help="this crowd worker's answers")
     request.add_argument("--source", help="events with this provenance source")
-    request.add_argument("--from", dest="occurred_from", type=_time,
+    request.add_argument("--from", dest="occurred_from", type=instant,
                          help="events that occurred at or after this ISO time")
-    request.add_argument("--to", dest="occurred_to", type=_time,
+    request.add_argument("--to", dest="occurred_to", type=instant,
                          help="events that occurred before this ISO time")
     request.add_argument("--reason", required=True)
     request.add_argument("--by", required=True, help="who asks")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from streams.settings import Settings
 
 
-def _instant(value: str) -> datetime:
+def instant(value: str) -> datetime:
     """An ISO 8601 time; one without an offset is taken as UTC."""
     try:
         parsed = datetime.fromisoformat(value)
@@ -23,11 +23,11 @@ def _instant(value: str) -> datetime:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import create_engine  # noqa: PLC0415 (see the module docstring)
+    from sqlalchemy import create_engine
 
-    from sinks.checksum import checksum  # noqa: PLC0415
-    from streams.codecs import default_codec  # noqa: PLC0415
-    from streams.tools.replay import ReplayError, TargetNotEmpty, replay  # noqa: PLC0415
+    from sinks.checksum import checksum
+    from streams.codecs import default_codec
+    from streams.tools.replay import ReplayError, TargetNotEmpty, replay
 
     try:
         report = replay(settings, default_codec(), args.into, since=args.since)
@@ -55,7 +55,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                     "index it into an empty database, with the sink's own code.")
     parser.add_argument("--into", required=True, metavar="DATABASE_URL",
                         help="an empty database (SQLAlchemy URL), e.g. sqlite:///rebuilt.db")
-    parser.add_argument("--from", dest="since", type=_instant, metavar="TIME",
+    parser.add_argument("--from", dest="since", type=instant, metavar="TIME",
                         help="start each partition at its first message timestamped at or after "
                              "this ISO 8601 time (UTC unless it has an offset)")
     parser.add_argument("--checksum", action="store_true",
