@@ -77,6 +77,20 @@ def logging_config(log_format: str = "auto", level: str = "info") -> dict[str, A
     }
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written, not when logging was configured.
+
+    A process that swaps stderr (a test runner capturing output, a daemon redirecting it) must
+    not leave every logger writing to a stream that has since been closed.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(log_format: str = "auto", level: str = "info") -> None:
     """JSON lines in production, readable colours on a terminal (``auto`` picks by stderr).
 
@@ -88,7 +102,7 @@ def configure(log_format: str = "auto", level: str = "info") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     logging.config.dictConfig(logging_config(log_format, level))

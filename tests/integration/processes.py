@@ -115,7 +115,7 @@ def crowd_running(settings: Settings, world: World, *,
         crowd.join(60)
 
 
-def wait_quiet(settings: Settings, *, lineage: LineageReport | None = None, quiet: float = 6.0,
+def wait_quiet(settings: Settings, *, lineage: LineageReport | None = None, quiet: float = 4.0,
                timeout: float = 180.0) -> bool:
     """Wait until nothing is written to any topic for ``quiet`` seconds, the worker's group has
     caught up and so has the lineage stage, if given: a redaction has then been propagated and

@@ -170,7 +170,7 @@ def _closures(database: str, spammer: str) -> dict[str, set[str]]:
 
 def test_redacting_a_faulty_version_a_spammer_and_a_feed_retracts_exactly_their_lineage(
         settings: Settings, tmp_path: Path, postgres_database: str) -> None:
-    world = generate_world(WorldConfig(athletes=100, seed=11, workers=60))
+    world = generate_world(WorldConfig(athletes=60, seed=11, workers=60))
     run = _run(settings, tmp_path, world)
     events = run.events
     sqlite_index = f"sqlite:///{tmp_path / 'index.db'}"
