@@ -4,8 +4,9 @@
 # then runs a simulated world of athletes through the pipeline (Faust stages for tasks,
 # consensus, workers and enrichment, a simulated crowd answering the HITs, simulated social
 # platforms, the prediction service learning from simulated partnered posts), scores it against
-# the world's ground truth, indexes the whole log into SQL, and ends with whom to partner with
-# and the model's error over time.
+# the world's ground truth, redacts a bad feed (the lineage stage retracts everything derived
+# from it), indexes the whole log into SQL, shows the auditor's tools (lineage, audit, a what-if
+# redaction, replay, export), and ends with whom to partner with and the model's error.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 crowdlog=.venv/bin/crowdlog
@@ -41,8 +42,8 @@ worker=$!
 $crowdlog predict > .state/demo-predict.log 2>&1 &
 predictor=$!
 stop_services() {
-  kill "$worker" "$predictor" 2>/dev/null || true
-  wait "$worker" "$predictor" 2>/dev/null || true
+  kill "$worker" "$predictor" ${lineage:-} 2>/dev/null || true
+  wait "$worker" "$predictor" ${lineage:-} 2>/dev/null || true
 }
 trap stop_services EXIT
 $crowdlog ingest "$world/provider.csv" --provider acme --no-progress
@@ -51,20 +52,37 @@ $crowdlog crowd simulate --world "$world"
 step "partnered posts: page views observed on our platform, learned online"
 $crowdlog partners simulate --world "$world" --rate 300 --idle-timeout 20
 sleep 5  # the last outcomes reach the model
-stop_services
-cat .state/demo-predict.log
-
-step "scored against the world's ground truth (the pipeline never read it)"
-$crowdlog world score "$world"
 
 step "ingest examples/providers/acme_athletes.csv (6 bad rows on purpose, see its README)"
 $crowdlog ingest examples/providers/acme_athletes.csv --provider acme-sample
+
+step "lineage: the acme-sample feed turns out to be wrong; redact it and everything derived"
+$crowdlog propagate > .state/demo-lineage.log 2>&1 &
+lineage=$!
+sleep 10  # the sample's records reach the stages (HITs, handles it already knew)
+$crowdlog redact --source provider:acme-sample --by demo \
+  --reason "acme-sample sent rows for athletes it does not cover"
+sleep 20  # the lineage stage retracts, the stages follow
+stop_services
+cat .state/demo-predict.log .state/demo-lineage.log
+
+step "scored against the world's ground truth (the pipeline never read it)"
+$crowdlog world score "$world"
 
 step "event index sink into $CROWDLOG_DATABASE_URL (stops after 5 idle seconds)"
 $crowdlog sink event-index --idle-timeout 5
 
 step "what landed"
 $crowdlog index summary --latest 8
+
+step "an auditor's tools: lineage of a redacted record, the audit, a what-if, a replay, an export"
+$crowdlog lineage acme-sample:nba-0001 --depth 3
+$crowdlog audit verify
+$crowdlog redact --stage consensus --version 1.0.0+dawid-skene --dry-run --by demo \
+  --reason "what if every Dawid-Skene decision had to go?"
+rm -f .state/demo-replay.db
+$crowdlog replay --into sqlite:///.state/demo-replay.db --checksum
+$crowdlog export --topic consensus.results .state/demo-decisions.avro
 
 step "whom to partner with: the top 20 by predicted page views per post"
 $crowdlog rank --top 20

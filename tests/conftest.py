@@ -28,9 +28,20 @@ hypothesis_settings.load_profile("crowdlog")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the broker tests, and run the long ones first, longest first.
+
+    ``make test`` spreads tests over pytest-xdist workers one at a time in this order, so the
+    long broker runs start at once on separate workers and the short tests fill in around them.
+    """
     for item in items:
         if "integration" in item.path.parts:
             item.add_marker(pytest.mark.integration)
+    items.sort(key=_expected_seconds, reverse=True)  # stable: the rest keep their order
+
+
+def _expected_seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("long")
+    return float(marker.args[0]) if marker else 0.0
 
 
 def missing_service(what: str) -> None:

@@ -16,6 +16,7 @@ from streams.consensus.answers import NOT_FOUND
 from streams.consensus.models import ConsensusFailed, Decision, HandleAccepted
 from streams.enrichment.models import HandleRejected, ProfileEnriched
 from streams.events.model import Event
+from streams.lineage.models import EventRetracted
 from streams.tasks.models import AssignmentSubmitted, HitPublished
 from streams.workers.models import AssignmentReviewed, WorkerBlocked
 from streams.world.model import World
@@ -120,10 +121,13 @@ def score(world: World, events: Iterable[Event]) -> Score:
 
     A field is one platform of one record; its answer is the latest decision of the latest HIT
     that asked for it (a HIT sent back after a rejection replaces the first), and an acceptance
-    that enrichment rejected is no answer.
+    that enrichment rejected is no answer. Retracted events are not scored: a redaction
+    withdrew them, and what the stages re-derived stands in their place.
     """
     result = Score()
-    log = _gather(result, events)
+    logged = list(events)
+    retracted = {e.retracted_id for e in logged if isinstance(e, EventRetracted)}
+    log = _gather(result, (e for e in logged if e.event_id not in retracted))
     _score_workers(result, world, log)
     _score_fields(result, world, log)
     _score_namesake_check(result, world, log)

@@ -10,6 +10,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from streams.codecs import default_codec
@@ -58,6 +59,7 @@ def _check_no_decision_lost_or_duplicated(events: list[Event]) -> list[Decision]
     return decisions
 
 
+@pytest.mark.long(250)
 def test_a_2000_athlete_world_through_the_broker_is_precise_and_cheap(
         settings: Settings, tmp_path: Path) -> None:
     """The issue's end-to-end bar: 5% namesakes, 10% spammers, 2,000 athletes, real broker."""
@@ -90,6 +92,7 @@ def test_a_2000_athlete_world_through_the_broker_is_precise_and_cheap(
                 and e.source_topic is not None], report
 
 
+@pytest.mark.long(100)
 def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
         settings: Settings, tmp_path: Path) -> None:
     """Also: a poison message on a stage's input is dead-lettered and the stages go on."""

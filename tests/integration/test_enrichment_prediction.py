@@ -20,6 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from streams.codecs import default_codec
 from streams.consensus.models import HandleAccepted
 from streams.enrichment.clients import PlatformConfig
@@ -87,6 +89,7 @@ def _wait_for(settings: Settings, done: Callable[[list[Event]], bool],
         time.sleep(3)
 
 
+@pytest.mark.long(95)
 def test_enrichment_loses_nothing_under_faults_and_prediction_survives_a_kill(
         settings: Settings, tmp_path: Path) -> None:
     world = generate_world(WorldConfig(athletes=80, seed=21, workers=30))
