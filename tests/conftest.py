@@ -28,20 +28,24 @@ hypothesis_settings.load_profile("crowdlog")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the broker tests, and run the long ones first, longest first.
+    """Mark the broker tests; order them for ``make test``'s pytest-xdist workers.
 
-    ``make test`` spreads tests over pytest-xdist workers one at a time in this order, so the
-    long broker runs start at once on separate workers and the short tests fill in around them.
+    The long tests come first, longest first, then the unit tests, then the other broker tests.
+    xdist deals the first quarter of the list out round-robin (so each long test starts at once
+    on its own worker, followed there by unit tests, which are quick) and hands out the rest one
+    at a time to whichever worker is free.
     """
     for item in items:
         if "integration" in item.path.parts:
             item.add_marker(pytest.mark.integration)
-    items.sort(key=_expected_seconds, reverse=True)  # stable: the rest keep their order
+    items.sort(key=_order)  # stable: tests of the same rank keep their order
 
 
-def _expected_seconds(item: pytest.Item) -> float:
+def _order(item: pytest.Item) -> tuple[int, float]:
     marker = item.get_closest_marker("long")
-    return float(marker.args[0]) if marker else 0.0
+    if marker is not None:
+        return 0, -float(marker.args[0])
+    return (2 if item.get_closest_marker("integration") else 1), 0.0
 
 
 def missing_service(what: str) -> None:

@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.deadletter import MessageDeadLettered
@@ -33,7 +31,6 @@ def read_all(settings: Settings, codec: Codec, spec_name: str, group: str) -> li
         return [c.event for c in consumer.events(idle_timeout=4)]
 
 
-@pytest.mark.long(20)
 def test_ingest_sample_feed_twice(settings: Settings, codec: Codec) -> None:
     first = crowdlog(settings, "ingest", str(SAMPLE), "--provider", "acme")
     assert first.returncode == 0, first.stderr

@@ -201,6 +201,7 @@ def test_redacting_a_faulty_version_a_spammer_and_a_feed_retracts_exactly_their_
     assert run.faulty_score.precision < clean.precision - 0.02, report  # the fault was real
     assert fixed.precision >= clean.precision - 0.01, report
     assert fixed.coverage >= 0.95, report
+    print(report, {name: len(by_redaction[r.event_id]) for name, r in run.requests.items()})
 
     # 2. the spammer: exactly the records whose live decisions counted them are re-decided
     before = {e.event_id: e for e in run.before_spam}

@@ -129,7 +129,6 @@ def test_online_model_ends_within_15_percent_of_batch_and_ranks_the_top_20() -> 
     assert curve[-1] < curve[0], comparison
 
 
-@pytest.mark.long(20)
 def test_in_process_the_namesake_check_catches_what_consensus_let_through() -> None:
     """A crowd of 35% confusers on a world of 20% namesakes, so namesakes do pass consensus.
 
