@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import structlog
-from confluent_kafka import Consumer, TopicPartition
 
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
@@ -25,6 +24,7 @@ from streams.lineage.core import LineageConfig, LineageState, observe
 from streams.lineage.models import EventRetracted, RedactionRequested
 from streams.producer import EventProducer
 from streams.settings import Settings
+from streams.tools.log_reader import LogReader
 from streams.topics import CATALOGUE, DEADLETTER, LINEAGE_RETRACTIONS, full_name
 
 log = structlog.get_logger(__name__)
@@ -44,31 +44,11 @@ class LineageReport:
 def _existing(settings: Settings, codec: Codec, topic: str) -> Iterator[Event]:
     """The events of ``topic`` up to its end when called; undecodable ones are skipped here
     (the main loop dead-letters them)."""
-    consumer = Consumer({**settings.kafka_config(), "group.id": f"lineage-preload-{uuid.uuid4()}",
-                         "enable.auto.commit": "false"})
-    try:
-        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        ends: dict[int, int] = {}
-        for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                       timeout=10)
-            if high > low:
-                ends[partition] = high
-        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
-        remaining = dict(ends)
-        while remaining:
-            msg = consumer.poll(1.0)
-            if msg is None or msg.error() is not None:
-                continue
-            partition, offset, value = msg.partition() or 0, msg.offset() or 0, msg.value()
-            if offset + 1 >= remaining.get(partition, 0):
-                remaining.pop(partition, None)
-            try:
-                yield codec.decode(value or b"")
-            except EventFormatError:
-                continue
-    finally:
-        consumer.close()
+    for message in LogReader(settings, [topic]).messages():
+        try:
+            yield codec.decode(message.value or b"")
+        except EventFormatError:
+            continue
 
 
 def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig, *,

@@ -84,7 +84,7 @@ class LineageSource(Protocol):
         ...
 
     def entity_events(self, entity_id: str) -> list[str]:
-        """Ids of the events about ``entity_id``, oldest first."""
+        """Ids of the events about ``entity_id``, oldest first (retractions aside)."""
         ...
 
 
@@ -334,5 +334,8 @@ class SqlLineageSource:
     def entity_events(self, entity_id: str) -> list[str]:
         rows = self._connection.execute(
             select(events.c.event_id).where(events.c.entity_id == entity_id)
+            # a retraction is keyed by the entity it withdraws from, but it is not about it:
+            # it shows under the event it retracts
+            .where(events.c.event_type != "crowdlog.lineage.EventRetracted")
             .order_by(events.c.occurred_at, events.c.event_id))
         return list(rows.scalars())

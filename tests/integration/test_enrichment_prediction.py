@@ -6,7 +6,8 @@ fail (5xx), answer slowly and, for a share of handles, hang on every request. No
 lost: every accepted handle ends as a profile or as an unavailable account, and the hanging
 handles must not hold back the others, on their own partitions or elsewhere. Profiles are then
 refreshed, and the prediction service learns from partnered-post outcomes while being killed
-and restarted: it resumes from its snapshot and learns every outcome exactly once.
+and restarted: it resumes from its snapshot and learns every outcome exactly once. Finally some
+outcomes are redacted: the model is rebuilt without them and every athlete predicted again.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from streams.enrichment.clients import PlatformConfig
 from streams.enrichment.models import ProfileEnriched, ProfileUnavailable
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
+from streams.lineage.models import EventRetracted, RedactionRequested
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.producer import EventProducer
 from streams.settings import Settings
@@ -36,7 +38,7 @@ from streams.simulation.partners import run_partner_service
 from streams.world.files import write_world
 from streams.world.generate import generate_world
 from streams.world.model import World, WorldConfig
-from tests.integration.processes import ROOT, read_all, worker, worker_env
+from tests.integration.processes import ROOT, lineage_running, read_all, worker, worker_env
 
 # The platforms serve 10 requests per second each (the client asks for 15, so 429s follow),
 # fail 15% of requests with a 5xx, answer 10% ten times slower, and hang on 3% of the handles
@@ -191,6 +193,39 @@ def _predict_through_a_kill(settings: Settings, world: World, tmp_path: Path) ->
     assert sorted(e.outcomes for e in evaluations) == list(range(1, len(outcomes) + 1))
     assert len(learned) == len(set(learned)) and set(learned) == outcomes
     assert any(isinstance(e, PageViewsPredicted) and e.model_outcomes > 0 for e in events)
+    _redact_outcomes(settings, command=command, env=env, tmp_path=tmp_path, learned=learned,
+                     total=len(outcomes))
+
+
+def _redact_outcomes(settings: Settings, *, command: list[str], env: dict[str, str],
+                     tmp_path: Path, learned: list[str], total: int) -> None:
+    """Outcomes found to be wrong are redacted: the model is rebuilt without them."""
+    withdrawn = sorted(learned)[:10]
+    meta = new_meta(event_type=RedactionRequested.schema_name, entity_id="lineage",
+                    occurred_at=datetime.now(UTC), producer=Producer("lineage", "1.0.0", "t"),
+                    provenance=Provenance("operator", "pytest"), identity=withdrawn)
+    _publish(settings, [RedactionRequested(
+        meta=meta, event_ids=withdrawn, stage=None, stage_version_min=None,
+        stage_version_max=None, worker_id=None, source=None, occurred_from=None,
+        occurred_to=None, reason="the tracking pixel double-counted", requested_by="pytest")])
+    with lineage_running(settings) as lineage:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+                lineage.report.caught_up and lineage.report.retractions >= len(withdrawn)):
+            time.sleep(1)
+    log = tmp_path / "predict.log"
+    with log.open("ab") as out:
+        third = subprocess.run([*command, "--idle-timeout", "20"], cwd=ROOT, env=env,
+                               stdout=out, stderr=out, timeout=300, check=False)
+    assert third.returncode == 0, log.read_text()[-3000:]
+    events = read_all(settings, idle_timeout=3)
+    retracted = {e.retracted_id for e in events if isinstance(e, EventRetracted)}
+    assert set(withdrawn) <= retracted
+    rebuilt = [e for e in events if isinstance(e, PageViewsPredicted)
+               and e.model_outcomes == total - len(withdrawn)]
+    # every athlete is predicted again by the model that never learned the withdrawn outcomes
+    assert len({e.entity_id for e in rebuilt}) >= 0.9 * len(
+        {e.entity_id for e in events if isinstance(e, PageViewsPredicted)}), log.read_text()[-2000:]
 
 
 def _count(settings: Settings, kind: type[Event]) -> int:
