@@ -59,7 +59,7 @@ def _check_no_decision_lost_or_duplicated(events: list[Event]) -> list[Decision]
     return decisions
 
 
-@pytest.mark.long(250)
+@pytest.mark.solo
 def test_a_2000_athlete_world_through_the_broker_is_precise_and_cheap(
         settings: Settings, tmp_path: Path) -> None:
     """The issue's end-to-end bar: 5% namesakes, 10% spammers, 2,000 athletes, real broker."""
