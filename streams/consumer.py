@@ -203,6 +203,10 @@ class EventConsumer:
             if exc.args[0].code() != KafkaError._STATE:
                 raise
 
+    def assigned(self) -> bool:
+        """Whether the group has given this consumer partitions yet."""
+        return bool(self._consumer.assignment())
+
     def lag(self) -> int:
         """Messages on the assigned partitions not yet fetched (0 before any assignment).
 

@@ -73,7 +73,6 @@ def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig,
     with EventConsumer(settings, codec, topics, f"{settings.topic_prefix}lineage-{uuid.uuid4()}",
                        config={"enable.auto.commit": "false"}, deadletter=producer) as consumer:
         while not stop.is_set():
-            report.caught_up = True
             for batch in consumer.batches(max_size=2000, poll_timeout=0.5, idle_timeout=0):
                 report.caught_up = False
                 for consumed in batch.events:
@@ -86,6 +85,9 @@ def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig,
                 idle_since = time.monotonic()
                 if stop.is_set():
                     break
+            # Caught up: assigned, and nothing on the log it has not read (a poll that returned
+            # only errors is not a reason to think otherwise).
+            report.caught_up = bool(consumer.assigned()) and consumer.lag() == 0
             if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
                 break
     producer.close()
