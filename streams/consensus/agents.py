@@ -17,6 +17,7 @@ from streams.consensus.core import ConsensusConfig, WorkerView
 from streams.consensus.state import EntityState
 from streams.events.codec import Codec
 from streams.events.model import Event
+from streams.lineage.models import EventRetracted
 from streams.settings import Settings
 from streams.stage_agent import StageAgent
 from streams.topics import LINEAGE_RETRACTIONS, TASKS_ASSIGNMENTS, TASKS_HITS
@@ -25,7 +26,9 @@ from streams.topics import LINEAGE_RETRACTIONS, TASKS_ASSIGNMENTS, TASKS_HITS
 def attach(app: faust.App, settings: Settings, codec: Codec, config: ConsensusConfig,
            workers: WorkerView) -> StageAgent:
     def step(key: str, stored: Mapping[str, Any] | None,
-             event: Event) -> tuple[dict[str, Any], list[Event]]:
+             event: Event) -> tuple[dict[str, Any] | None, list[Event]]:
+        if isinstance(event, EventRetracted) and not core.follows(event):
+            return None, []  # a grade, profile or prediction: no table read or write
         state = EntityState.from_dict(key, stored)
         outputs: list[Event] = [*core.handle(state, event, workers, config),
                                 *core.reconsider(state, workers, config)]

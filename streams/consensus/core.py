@@ -143,6 +143,15 @@ def handle(state: EntityState, event: Event, workers: WorkerView,
     return []
 
 
+_FOLLOWED = frozenset(cls.schema_name for cls in (HitPublished, AssignmentSubmitted,
+                                                  HandleAccepted, ConsensusFailed))
+
+
+def follows(retraction: EventRetracted) -> bool:
+    """Whether a record's consensus state holds the retracted event (else it is not read)."""
+    return retraction.retracted_type in _FOLLOWED
+
+
 def _on_retraction(state: EntityState, retraction: EventRetracted, workers: WorkerView,
                    config: ConsensusConfig) -> list[Decision]:
     """Forget a withdrawn HIT, answer or decision, and judge the fields it touched again.

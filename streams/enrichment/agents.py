@@ -42,14 +42,14 @@ def attach(app: faust.App, settings: Settings, codec: Codec, config: EnrichmentC
 
     def step(key: str, stored: Mapping[str, Any] | None,
              event: Event) -> tuple[dict[str, Any] | None, list[Event]]:
+        if isinstance(event, EventRetracted):
+            if not core.follows(event):
+                return None, []  # most retractions (HITs, answers, workers) are not ours
+            fetcher.cancel(key, event.retracted_id)
         state = EnrichmentState.from_dict(stored)
         outputs, requests = core.handle(state, event, config, datetime.now(UTC))
-        if isinstance(event, EventRetracted):
-            fetcher.cancel(key, event.retracted_id)
         for request in requests:
             fetcher.submit(request)
-        if isinstance(event, EventRetracted) and state == EnrichmentState.from_dict(stored):
-            return None, outputs  # most retractions (HITs, answers, workers) are not ours
         return state.to_dict(), outputs
 
     stage = StageAgent(app, settings, codec, name="enrichment",

@@ -224,6 +224,11 @@ def _on_profile(state: EnrichmentState, profile: ProfileEnriched | ProfileUnavai
     return _namesake_check(state, current, profile, config), []
 
 
+def follows(retraction: EventRetracted) -> bool:
+    """Whether this stage's state is built on the retracted event (else it is not read)."""
+    return retraction.retracted_type in _TRACKED
+
+
 def _on_retraction(state: EnrichmentState, retraction: EventRetracted,
                    now: datetime) -> list[FetchRequest]:
     """Forget a retracted input; ask again for a retracted profile of a live acceptance.
@@ -233,7 +238,7 @@ def _on_retraction(state: EnrichmentState, retraction: EventRetracted,
     is read, so no fetch is asked for a field about to be forgotten.
     """
     gone = retraction.retracted_id
-    if retraction.retracted_type not in _TRACKED or gone in state.retracted:
+    if not follows(retraction) or gone in state.retracted:
         return []  # not something this state is built on, or redelivered
     state.retracted[gone] = retraction.redaction_id
     withdrawn = {gone} | ({retraction.via} if retraction.via else set())

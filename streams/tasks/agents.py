@@ -9,6 +9,7 @@ import faust
 
 from streams.events.codec import Codec
 from streams.events.model import Event
+from streams.lineage.models import EventRetracted
 from streams.settings import Settings
 from streams.stage_agent import StageAgent
 from streams.tasks import core
@@ -24,7 +25,9 @@ from streams.topics import (
 def attach(app: faust.App, settings: Settings, codec: Codec, config: TaskConfig,
            gold: Sequence[GoldItem]) -> StageAgent:
     def step(_key: str, stored: Mapping[str, Any] | None,
-             event: Event) -> tuple[dict[str, Any], list[Event]]:
+             event: Event) -> tuple[dict[str, Any] | None, list[Event]]:
+        if isinstance(event, EventRetracted) and not core.follows(event):
+            return None, []  # an answer, grade or profile: no table read or write
         state = TaskState.from_dict(stored)
         outputs = core.handle(state, event, config, gold)
         return state.to_dict(), outputs

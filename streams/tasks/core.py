@@ -222,6 +222,14 @@ def _on_decision(state: TaskState, decision: Decision, config: TaskConfig) -> li
                        max_assignments=state.max_assignments)]
 
 
+_FOLLOWED = frozenset(cls.schema_name for cls in (HitPublished, HandleAccepted, ConsensusFailed))
+
+
+def follows(retraction: EventRetracted) -> bool:
+    """Whether a record's task state holds the retracted event (else it is not read)."""
+    return retraction.retracted_type in _FOLLOWED
+
+
 def on_retraction(state: TaskState, retraction: EventRetracted,
                   config: TaskConfig) -> list[Event]:
     """Follow a redaction: a withdrawn decision makes its platform undecided again.

@@ -45,6 +45,10 @@ class PartitionRange(NamedTuple):
     start: int
     end: int
 
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.topic, self.partition
+
 
 @dataclass(frozen=True, slots=True)
 class RawMessage:

@@ -36,11 +36,10 @@ from streams.consumer import Batch, Consumed
 from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
 from streams.settings import Settings
+from streams.tools.log_reader import METADATA_TIMEOUT, PartitionRange
 from streams.topics import CATALOGUE, TopicSpec, full_name
 
 log = structlog.get_logger(__name__)
-
-METADATA_TIMEOUT = 15.0
 
 
 class ReplayError(Exception):
@@ -53,20 +52,6 @@ class TargetNotEmpty(ReplayError):
 
 class ReplayStalled(ReplayError):
     """The broker stopped delivering before every partition reached its captured end."""
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionRange:
-    """A partition and the offsets the replay covers: ``start`` up to (excluding) ``end``."""
-
-    topic: str
-    partition: int
-    start: int
-    end: int
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return self.topic, self.partition
 
 
 @dataclass

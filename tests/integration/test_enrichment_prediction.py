@@ -29,7 +29,7 @@ from streams.enrichment.clients import PlatformConfig
 from streams.enrichment.models import ProfileEnriched, ProfileUnavailable
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
-from streams.lineage.models import EventRetracted, RedactionRequested
+from streams.lineage.models import EventRetracted
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.producer import EventProducer
 from streams.settings import Settings
@@ -39,6 +39,7 @@ from streams.world.files import write_world
 from streams.world.generate import generate_world
 from streams.world.model import World, WorldConfig
 from tests.integration.processes import ROOT, lineage_running, read_all, worker, worker_env
+from tests.lineage_factories import redaction
 
 # The platforms serve 10 requests per second each (the client asks for 15, so 429s follow),
 # fail 15% of requests with a 5xx, answer 10% ten times slower, and hang on 3% of the handles
@@ -201,13 +202,8 @@ def _redact_outcomes(settings: Settings, *, command: list[str], env: dict[str, s
                      tmp_path: Path, learned: list[str], total: int) -> None:
     """Outcomes found to be wrong are redacted: the model is rebuilt without them."""
     withdrawn = sorted(learned)[:10]
-    meta = new_meta(event_type=RedactionRequested.schema_name, entity_id="lineage",
-                    occurred_at=datetime.now(UTC), producer=Producer("lineage", "1.0.0", "t"),
-                    provenance=Provenance("operator", "pytest"), identity=withdrawn)
-    _publish(settings, [RedactionRequested(
-        meta=meta, event_ids=withdrawn, stage=None, stage_version_min=None,
-        stage_version_max=None, worker_id=None, source=None, occurred_from=None,
-        occurred_to=None, reason="the tracking pixel double-counted", requested_by="pytest")])
+    _publish(settings, [redaction(event_ids=tuple(withdrawn),
+                                  reason="the tracking pixel double-counted")])
     with lineage_running(settings) as lineage:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (

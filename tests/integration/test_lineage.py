@@ -15,7 +15,6 @@ event index (a recursive SQL query over ``event_parents``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,7 @@ from sqlalchemy import create_engine, text
 from sinks.checksum import checksum
 from streams.codecs import default_codec
 from streams.consensus.models import Decision
-from streams.events.ids import new_meta
-from streams.events.model import Event, Producer, Provenance
-from streams.lineage.core import STAGE, STAGE_VERSION
+from streams.events.model import Event, Producer
 from streams.lineage.models import EventRetracted, RedactionRequested
 from streams.producer import EventProducer
 from streams.records.core import normalise_row
@@ -51,6 +48,7 @@ from tests.integration.processes import (
     worker,
     worker_env,
 )
+from tests.lineage_factories import redaction
 
 FAULTY_VERSION = "1.0.0+quorum-1"
 BAD_FEED = "bad-feed"
@@ -69,14 +67,7 @@ SELECT event_id FROM reached
 
 
 def _request(producer: EventProducer, **criteria: Any) -> RedactionRequested:
-    fields: dict[str, Any] = {
-        "event_ids": [], "stage": None, "stage_version_min": None, "stage_version_max": None,
-        "worker_id": None, "source": None, "occurred_from": None, "occurred_to": None,
-        "reason": "integration test", "requested_by": "pytest", **criteria}
-    meta = new_meta(event_type=RedactionRequested.schema_name, entity_id="lineage",
-                    occurred_at=datetime.now(UTC), producer=Producer(STAGE, STAGE_VERSION, "t"),
-                    provenance=Provenance("operator", "pytest"), identity=[repr(criteria)])
-    request = RedactionRequested(meta=meta, **fields)
+    request = redaction(reason="integration test", **criteria)
     producer.send(request)
     producer.flush()
     return request
@@ -137,8 +128,8 @@ def _run(settings: Settings, tmp_path: Path, world: World) -> _Run:
         faulty_score = score(world, read_all(settings, idle_timeout=2.0))
         with worker(fixed_env, log):
             requests["faulty"] = _request(producer, stage="consensus",
-                                          stage_version_min=FAULTY_VERSION,
-                                          stage_version_max=FAULTY_VERSION)
+                                          version_min=FAULTY_VERSION,
+                                          version_max=FAULTY_VERSION)
             assert settled(), f"{diagnosis(settings, log)}\nlineage: {lineage.report}"
             before_spam = read_all(settings, idle_timeout=2.0)
             spammer = _counted_spammer(world, _live(before_spam))
