@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from streams.broker_calls import is_transient
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.model import Event
@@ -44,9 +45,6 @@ from streams.world.model import World
 _PIPELINE_INPUTS = (RECORDS_RECEIVED, TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS,
                     WORKERS_GRADES, LINEAGE_RETRACTIONS)
 _CROWD_INPUTS = (TASKS_HITS, WORKERS_QUALITY, WORKERS_REVIEWS)
-_TRANSIENT = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-              KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError._TIMED_OUT,
-              KafkaError._TRANSPORT}
 
 
 @dataclass
@@ -80,21 +78,22 @@ class PipelineProgress:
     def lag(self) -> int:
         """Messages not yet committed past, over every partition of every reader.
 
-        While a coordinator is moving or loading (a fresh broker, a rebalance) the answer is
-        unknown, which counts as not caught up: one message behind.
+        While the broker cannot say (a coordinator moving or loading, a request timing out on a
+        busy broker) the answer is unknown, which counts as not caught up: one message behind.
         """
+        try:
+            return sum(self._lag(consumer, partitions) for consumer, partitions in self._readers)
+        except KafkaException as exc:
+            if is_transient(exc):
+                return 1
+            raise
+
+    @staticmethod
+    def _lag(consumer: Consumer, partitions: list[TopicPartition]) -> int:
         total = 0
-        for consumer, partitions in self._readers:
-            try:
-                committed = consumer.committed(partitions, timeout=10)
-            except KafkaException as exc:
-                error = exc.args[0] if exc.args else None
-                if isinstance(error, KafkaError) and error.code() in _TRANSIENT:
-                    return 1
-                raise
-            for tp in committed:
-                _low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
-                total += max(0, high - max(tp.offset, 0))
+        for tp in consumer.committed(partitions, timeout=10):
+            _low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            total += max(0, high - max(tp.offset, 0))
         return total
 
     def close(self) -> None:

@@ -13,11 +13,13 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from streams.broker_calls import retrying
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -94,19 +96,10 @@ class LogReader:
 
     def _ranges(self, consumer: Consumer) -> list[PartitionRange]:
         """Every non-empty partition with its offsets now: the snapshot this read covers."""
-        metadata = consumer.list_topics(timeout=METADATA_TIMEOUT)
-        ranges = []
-        for topic in self.topics:
-            described = metadata.topics.get(topic)
-            if described is None or described.error is not None:
-                self.missing_topics.append(topic)
-                continue
-            for partition in sorted(described.partitions):
-                low, high = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=METADATA_TIMEOUT)
-                if high > low:
-                    ranges.append(PartitionRange(topic, partition, low, high))
-        return ranges
+        bounds, missing = watermarks(consumer, self.topics)
+        self.missing_topics.extend(missing)
+        return [PartitionRange(topic, partition, low, high)
+                for (topic, partition), (low, high) in bounds.items() if high > low]
 
     def _read(self, consumer: Consumer, part: PartitionRange) -> Iterator[RawMessage]:
         consumer.assign([TopicPartition(part.topic, part.partition, part.start)])
@@ -146,6 +139,27 @@ class LogReader:
                         return
         finally:
             consumer.unassign()
+
+
+def watermarks(consumer: Consumer, topics: Iterable[str]
+               ) -> tuple[dict[tuple[str, int], tuple[int, int]], list[str]]:
+    """The low and high watermarks of every partition of ``topics`` now, and the topics the
+    cluster does not have. A busy broker's slow answers are asked again, not fatal."""
+    metadata = retrying(lambda: consumer.list_topics(timeout=METADATA_TIMEOUT),
+                        what="topic metadata")
+    bounds: dict[tuple[str, int], tuple[int, int]] = {}
+    missing: list[str] = []
+    for topic in topics:
+        described = metadata.topics.get(topic)
+        if described is None or described.error is not None:
+            missing.append(topic)
+            continue
+        for partition in sorted(described.partitions):
+            bounds[(topic, partition)] = retrying(
+                partial(consumer.get_watermark_offsets, TopicPartition(topic, partition),
+                        timeout=METADATA_TIMEOUT),
+                what="watermark offsets")
+    return bounds, missing
 
 
 def _as_bytes(data: str | bytes | None) -> bytes | None:

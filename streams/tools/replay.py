@@ -32,11 +32,12 @@ from sqlalchemy.engine import make_url
 from sinks.event_index import EventIndex, create_schema
 from sinks.runner import IsolatingApplier, refusal_reason
 from sinks.tables import events, sink_positions
+from streams.broker_calls import retrying
 from streams.consumer import Batch, Consumed
 from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
 from streams.settings import Settings
-from streams.tools.log_reader import METADATA_TIMEOUT, PartitionRange
+from streams.tools.log_reader import METADATA_TIMEOUT, PartitionRange, watermarks
 from streams.topics import CATALOGUE, TopicSpec, full_name
 
 log = structlog.get_logger(__name__)
@@ -85,20 +86,15 @@ def indexed_rows(engine: Engine) -> int:
 def plan(consumer: Consumer, topics: Iterable[str],
          since: datetime | None = None) -> list[PartitionRange]:
     """Every partition of ``topics`` with the offsets to read, ends captured now."""
-    metadata = consumer.list_topics(timeout=METADATA_TIMEOUT)
-    bounds: dict[tuple[str, int], tuple[int, int]] = {}
-    for topic in topics:
-        described = metadata.topics.get(topic)
-        if described is None or described.error is not None:
-            raise ReplayError(f"topic {topic} does not exist: run `crowdlog topics create`")
-        for partition in sorted(described.partitions):
-            bounds[(topic, partition)] = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=METADATA_TIMEOUT)
+    bounds, missing = watermarks(consumer, topics)
+    if missing:
+        raise ReplayError(f"topic {missing[0]} does not exist: run `crowdlog topics create`")
     starts = {key: low for key, (low, _high) in bounds.items()}
     if since is not None:
         millis = int(since.timestamp() * 1000)
-        found = consumer.offsets_for_times(
-            [TopicPartition(t, p, millis) for t, p in bounds], timeout=METADATA_TIMEOUT)
+        wanted = [TopicPartition(t, p, millis) for t, p in bounds]
+        found = retrying(lambda: consumer.offsets_for_times(wanted, timeout=METADATA_TIMEOUT),
+                         what="offsets for a time")
         for tp in found:
             if tp.error is not None:
                 raise KafkaException(tp.error)
