@@ -13,13 +13,15 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from streams.broker_calls import is_transient
 from streams.codecs import default_codec
 from streams.consumer import EventConsumer
 from streams.events.model import Event
@@ -82,16 +84,34 @@ def read_all(settings: Settings, idle_timeout: float = 5.0) -> list[Event]:
         return [c.event for c in consumer.events(idle_timeout=idle_timeout)]
 
 
-class _CrowdThread(threading.Thread):
-    """The crowd service on a daemon thread that keeps its summary."""
+class _ServiceThread(threading.Thread):
+    """A service on a daemon thread that keeps the traceback it died of, for the diagnosis."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(daemon=True, name=name)
+        self.stop = threading.Event()
+        self.error: str | None = None
+
+    def run(self) -> None:
+        try:
+            self.serve()
+        except BaseException:
+            self.error = traceback.format_exc()
+            raise
+
+    def serve(self) -> None:
+        raise NotImplementedError
+
+
+class _CrowdThread(_ServiceThread):
+    """The crowd service; keeps its summary."""
 
     def __init__(self, settings: Settings, world: World, idle_steps: int) -> None:
-        super().__init__(daemon=True, name="crowd")
-        self.stop = threading.Event()
+        super().__init__("crowd")
         self.summary: CrowdSummary | None = None
         self._settings, self._world, self._idle_steps = settings, world, idle_steps
 
-    def run(self) -> None:
+    def serve(self) -> None:
         self.summary = run_crowd_service(
             self._settings, default_codec(), self._world,
             pipeline_group=f"{self._settings.topic_prefix}crowdlog", stop=self.stop,
@@ -116,19 +136,24 @@ def crowd_running(settings: Settings, world: World, *,
 
 
 def wait_quiet(settings: Settings, *, lineage: LineageReport | None = None, quiet: float = 4.0,
-               timeout: float = 180.0) -> bool:
+               timeout: float = 180.0, watch: Sequence[_ServiceThread] = ()) -> bool:
     """Wait until nothing is written to any topic for ``quiet`` seconds, the worker's group has
     caught up and so has the lineage stage, if given: a redaction has then been propagated and
-    followed by every stage."""
+    followed by every stage. False at once if a ``watch``ed service has died."""
     progress = PipelineProgress(settings, f"{settings.topic_prefix}crowdlog")
     probe = Consumer({**settings.kafka_config(), "group.id": f"quiet-{uuid.uuid4().hex}"})
     topics = [full_name(spec, settings.topic_prefix) for spec in CATALOGUE]
     try:
         deadline = time.monotonic() + timeout
         last, since = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            total = sum(probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                        for topic in topics for p in range(_partitions(topic)))
+        while time.monotonic() < deadline and not any(s.error for s in watch):
+            try:
+                total = sum(probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                            for topic in topics for p in range(_partitions(topic)))
+            except KafkaException as exc:
+                if not is_transient(exc):
+                    raise
+                total = -1  # a busy broker: no answer is no proof of quiet
             if total != last:
                 last, since = total, time.monotonic()
             elif (time.monotonic() - since >= quiet and progress.lag() == 0
@@ -145,16 +170,15 @@ def _partitions(topic: str) -> int:
     return next(spec.partitions for spec in CATALOGUE if topic.endswith(spec.name))
 
 
-class _LineageThread(threading.Thread):
-    """The lineage stage (``crowdlog propagate``) on a daemon thread that always stops."""
+class _LineageThread(_ServiceThread):
+    """The lineage stage (``crowdlog propagate``); keeps its report."""
 
     def __init__(self, settings: Settings, config: LineageConfig) -> None:
-        super().__init__(daemon=True, name="lineage")
-        self.stop = threading.Event()
+        super().__init__("lineage")
         self.report = LineageReport()
         self._settings, self._config = settings, config
 
-    def run(self) -> None:
+    def serve(self) -> None:
         run_lineage_service(self._settings, default_codec(), self._config, stop=self.stop,
                             report=self.report)
 
@@ -171,12 +195,16 @@ def lineage_running(settings: Settings,
         lineage.join(60)
 
 
-def diagnosis(settings: Settings, log: Path) -> str:
-    """What a failed broker run needs for a post-mortem: the stages' lag and the worker's log."""
+def diagnosis(settings: Settings, log: Path, *services: _ServiceThread) -> str:
+    """What a failed broker run needs for a post-mortem: how the services beside the test died,
+    if they did, the stages' lag and the end of the worker's log (CI shows only so much)."""
     progress = PipelineProgress(settings, f"{settings.topic_prefix}crowdlog")
     try:
         lag = progress.lag()
     finally:
         progress.close()
-    tail = log.read_text(errors="replace").splitlines()[-60:]
-    return "\n".join([f"the crowd did not finish; pipeline lag {lag}; worker log tail:", *tail])
+    died = [f"{service.name} died: {service.error}" for service in services if service.error]
+    alive = [f"{service.name} alive: {service.is_alive()}" for service in services]
+    tail = log.read_text(errors="replace").splitlines()[-30:]
+    return "\n".join(["the pipeline did not settle", *died, *alive, f"pipeline lag {lag}",
+                      "worker log tail:", *tail])

@@ -73,7 +73,7 @@ def test_a_2000_athlete_world_through_the_broker_is_precise_and_cheap(
         with crowd_running(settings, world) as crowd:
             crowd.join(900)
         summary = crowd.summary
-        assert summary is not None and summary.finished, diagnosis(settings, log)
+        assert summary is not None and summary.finished, diagnosis(settings, log, crowd)
     events = read_all(settings)
     _check_no_decision_lost_or_duplicated(events)
     result = score(world, events)
@@ -117,7 +117,7 @@ def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
             with worker(env, log):
                 crowd.join(540)
                 finished = crowd.summary is not None and crowd.summary.finished
-                assert finished, diagnosis(settings, log)
+                assert finished, diagnosis(settings, log, crowd)
     events = read_all(settings)
     _check_no_decision_lost_or_duplicated(events)
     letters = [e for e in events if isinstance(e, MessageDeadLettered)]

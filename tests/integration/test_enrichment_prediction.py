@@ -38,7 +38,14 @@ from streams.simulation.partners import run_partner_service
 from streams.world.files import write_world
 from streams.world.generate import generate_world
 from streams.world.model import World, WorldConfig
-from tests.integration.processes import ROOT, lineage_running, read_all, worker, worker_env
+from tests.integration.processes import (
+    ROOT,
+    diagnosis,
+    lineage_running,
+    read_all,
+    worker,
+    worker_env,
+)
 from tests.lineage_factories import redaction
 
 # The platforms serve 10 requests per second each (the client asks for 15, so 429s follow),
@@ -106,7 +113,8 @@ def test_enrichment_loses_nothing_under_faults_and_prediction_survives_a_kill(
     assert stalled, "no hanging handle in this world: the test would prove nothing"
     env = {**worker_env(settings, tmp_path / "state", world_dir, "quorum"),
            "CROWDLOG_WORLD_DIR": str(world_dir), **FAULTS}
-    with worker(env, tmp_path / "worker.log"):
+    log = tmp_path / "worker.log"
+    with worker(env, log):
         _publish(settings, [*records, *accepted])
 
         def settled(events: list[Event]) -> bool:
@@ -115,7 +123,8 @@ def test_enrichment_loses_nothing_under_faults_and_prediction_survives_a_kill(
         events = _wait_for(settings, settled, timeout=240)
         first = _first_outcomes(events)
         missing = sorted(handles.keys() - first.keys())
-        assert not missing, f"never enriched nor recorded unavailable: {missing[:5]}"
+        assert not missing, (f"never enriched nor recorded unavailable: {missing[:5]}\n"
+                             f"{diagnosis(settings, log)}")
         # The hanging handles became "unreachable" after their 5 attempts (30 s at least);
         # every other profile, on any partition (the hanging ones' included), was out before
         # the first of them: nothing waited behind a hanging fetch.

@@ -116,26 +116,27 @@ def _run(settings: Settings, tmp_path: Path, world: World) -> _Run:
     fixed_env = worker_env(settings, state_dir, world_dir, "dawid-skene")
     requests: dict[str, RedactionRequested] = {}
     with EventProducer(settings, default_codec()) as producer, \
-            crowd_running(settings, world, until_stopped=True), \
+            crowd_running(settings, world, until_stopped=True) as crowd, \
             lineage_running(settings) as lineage:
         def settled(timeout: float = 480) -> bool:
-            return wait_quiet(settings, lineage=lineage.report, timeout=timeout)
+            return wait_quiet(settings, lineage=lineage.report, timeout=timeout,
+                              watch=(crowd, lineage))
 
         with worker(faulty_env, log):
             ingest(settings, world)
             _bad_feed(world, settings, 5)
-            assert settled(), f"{diagnosis(settings, log)}\nlineage: {lineage.report}"
+            assert settled(), f"{diagnosis(settings, log, crowd, lineage)}\n{lineage.report}"
         faulty_score = score(world, read_all(settings, idle_timeout=2.0))
         with worker(fixed_env, log):
             requests["faulty"] = _request(producer, stage="consensus",
                                           version_min=FAULTY_VERSION,
                                           version_max=FAULTY_VERSION)
-            assert settled(), f"{diagnosis(settings, log)}\nlineage: {lineage.report}"
+            assert settled(), f"{diagnosis(settings, log, crowd, lineage)}\n{lineage.report}"
             before_spam = read_all(settings, idle_timeout=2.0)
             spammer = _counted_spammer(world, _live(before_spam))
             requests["spam"] = _request(producer, worker_id=spammer)
             requests["feed"] = _request(producer, source=f"provider:{BAD_FEED}")
-            assert settled(), f"{diagnosis(settings, log)}\nlineage: {lineage.report}"
+            assert settled(), f"{diagnosis(settings, log, crowd, lineage)}\n{lineage.report}"
     return _Run(read_all(settings, idle_timeout=2.0), faulty_score, before_spam, spammer,
                 requests)
 
