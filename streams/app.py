@@ -15,7 +15,9 @@ from typing import Any
 
 import faust
 from faust.serializers import codecs
+from mode.utils.times import want_seconds
 
+from streams.admin import TopicRequest
 from streams.codecs import default_codec
 from streams.events.codec import Codec
 from streams.events.model import Event
@@ -74,3 +76,25 @@ def create_app(settings: Settings | None = None, codec: Codec | None = None) -> 
         web_port=int(os.environ.get("CROWDLOG_WEB_PORT", "6066")),
         logging_config=logging_config(settings.log_format, settings.log_level),
     )
+
+
+def table_topics(app: faust.App) -> list[TopicRequest]:
+    """The changelog topics of the app's tables, configured as Faust would declare them.
+
+    The worker creates them, and waits until they are whole, before Faust starts: see
+    ``streams.admin``.
+    """
+    requests = []
+    for table in app.tables.values():
+        topic = table.changelog_topic
+        config = {key: str(value) for key, value in (topic.config or {}).items()}
+        cleanup = [policy for policy, wanted in (("compact", topic.compacting),
+                                                 ("delete", topic.deleting)) if wanted]
+        if cleanup:
+            config["cleanup.policy"] = ",".join(cleanup)
+        if topic.retention:
+            config["retention.ms"] = str(int(want_seconds(topic.retention) * 1000))
+        requests.append(TopicRequest(topic.get_topic_name(),
+                                     topic.partitions or app.conf.topic_partitions, config))
+    return requests
+

@@ -124,7 +124,8 @@ def _tail(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(argv: Sequence[str]) -> int:
-    from streams.app import create_app
+    from streams.admin import TopicMismatch, catalogue_requests, ensure_topics
+    from streams.app import create_app, table_topics
     from streams.codecs import default_codec
     from streams.pipeline import PipelineConfig, attach_stages
 
@@ -132,6 +133,12 @@ def _worker(argv: Sequence[str]) -> int:
     codec = default_codec()
     app = create_app(settings, codec)
     attach_stages(app, settings, codec, PipelineConfig.from_env(settings.instance))
+    # Every topic the agents read, their tables' changelogs included, whole before Faust starts.
+    try:
+        ensure_topics(settings, [*catalogue_requests(settings), *table_topics(app)])
+    except (TopicMismatch, TimeoutError) as exc:
+        print(f"crowdlog worker: {exc}", file=sys.stderr)
+        return 2
     if not app.conf.web_enabled and "--with-web" not in argv:
         argv = [*argv, "--without-web"]  # Faust's worker binds its web port unless told not to
     sys.argv = ["crowdlog", *argv]  # Faust's own CLI parses "worker ..." from here on

@@ -24,6 +24,7 @@ from typing import Any
 
 import faust
 from faust.types import StreamT
+from mode import CrashingSupervisor
 
 from streams.events.codec import Codec
 from streams.events.deadletter import dead_letter_message
@@ -58,7 +59,11 @@ class StageAgent:
         self._app = app
         source = app.topic(*(full_name(spec, self._prefix) for spec in sources),
                            key_serializer="raw", value_serializer="raw")
-        app.agent(source, name=name)(self._run)
+        # A stage whose actor dies (its table or the broker failing under it, never an event:
+        # those are dead-lettered) takes the worker down, exit code 1, for its supervisor to
+        # restart. Under Faust's default supervisor the worker stayed up with the stage's
+        # partitions unread, and nothing but its log said so (seen with PartitionsMismatch).
+        app.agent(source, name=name, supervisor_strategy=CrashingSupervisor)(self._run)
 
     def _topic(self, spec: TopicSpec) -> faust.TopicT:
         name = full_name(spec, self._prefix)

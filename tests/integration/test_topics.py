@@ -1,10 +1,16 @@
 """The topic catalogue on the real broker: created once, idempotent, infinite retention."""
 
+import os
+import subprocess
+import sys
 import uuid
 
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
-from streams.admin import create_topics
+from streams.admin import TopicRequest, catalogue_requests, create_topics, ensure_topics
+from streams.app import create_app, table_topics
+from streams.codecs import default_codec
+from streams.pipeline import PipelineConfig, attach_stages
 from streams.settings import Settings
 from streams.topics import CATALOGUE, full_name
 
@@ -30,3 +36,43 @@ def test_fresh_prefix_creates_every_topic(bootstrap: str) -> None:
     fresh = Settings(bootstrap_servers=bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:8]}.")
     statuses = create_topics(fresh)
     assert [s.status for s in statuses] == ["created"] * len(CATALOGUE)
+
+
+def test_the_worker_makes_its_tables_changelogs_whole_before_faust_starts(
+        bootstrap: str) -> None:
+    """Faust fails a table's agent for good when it sees the changelog it has just declared
+    with 0 partitions (PartitionsMismatch); the worker creates them first and waits for them."""
+    fresh = Settings(bootstrap_servers=bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:8]}.")
+    codec = default_codec()
+    app = create_app(fresh, codec)
+    attach_stages(app, fresh, codec, PipelineConfig.from_env("pytest"))
+    changelogs = table_topics(app)
+    assert {r.name for r in changelogs} == {
+        f"{fresh.topic_prefix}crowdlog-{stage}-state-changelog"
+        for stage in ("tasks", "consensus", "grading", "quality")}
+
+    statuses = ensure_topics(fresh, [*catalogue_requests(fresh), *changelogs])
+    assert [s.status for s in statuses] == ["created"] * (len(CATALOGUE) + len(changelogs))
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    topics = admin.list_topics(timeout=10).topics  # whole at once: no wait needed here
+    for request in changelogs:
+        partitions = topics[request.name].partitions
+        assert len(partitions) == request.partitions == 6
+        assert all(p.leader >= 0 for p in partitions.values())
+        resource = ConfigResource(ResourceType.TOPIC, request.name)
+        config = admin.describe_configs([resource])[resource].result()
+        assert config["cleanup.policy"].value == "compact"
+    again = ensure_topics(fresh, changelogs)
+    assert {s.status for s in again} == {"exists"}
+
+
+def test_the_worker_refuses_a_changelog_with_another_partition_count(bootstrap: str) -> None:
+    fresh = Settings(bootstrap_servers=bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:8]}.")
+    wrong = f"{fresh.topic_prefix}crowdlog-tasks-state-changelog"
+    ensure_topics(fresh, [TopicRequest(wrong, 3, {"cleanup.policy": "compact"})])
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+           "CROWDLOG_TOPIC_PREFIX": fresh.topic_prefix}
+    done = subprocess.run([sys.executable, "-m", "streams.cli", "worker"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"{wrong} exists with 3 partitions (wanted: 6)" in done.stderr
