@@ -40,11 +40,12 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: install ## throughput vs raw confluent-kafka; consensus vs batch methods; crowd cost; models vs batch
+bench: install ## throughput vs raw confluent-kafka; consensus vs batch methods; crowd cost; models vs batch; lineage cost
 	$(WITH_KAFKA) $(PY) -m benchmarks.throughput
 	$(PY) -m benchmarks.crowd_accuracy
 	$(PY) -m benchmarks.crowd_pipeline
 	$(PY) -m benchmarks.prediction
+	$(PY) -m benchmarks.lineage
 
 kafka-up: ## start the local broker (assembled from Maven Central on first use)
 	bash infra/kafka/kafka.sh up

@@ -1,9 +1,9 @@
 """The lineage graph: every event seen, as a node with its parents, and who derives from whom.
 
-A node keeps only what selections and impact reports look at, so the graph of a whole log fits
-in memory (a few hundred bytes per event). Children are indexed by parent id even before the
-parent itself is seen: topics are read in no particular order across partitions, so a child
-can arrive before its parent.
+A node keeps only what selections and impact reports look at, and holds each string once, so
+the graph of a whole log fits in memory (about 300 bytes per event, ``benchmarks/lineage.py``).
+Children are indexed by parent id even before the parent itself is seen: topics are read in no
+particular order across partitions, so a child can arrive before its parent.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from sys import intern
 
 from streams.events.model import Event
 
@@ -36,9 +37,13 @@ class Node:
     def of(cls, event: Event) -> Node:
         meta = event.meta
         worker = getattr(event, "worker_id", None) if meta.event_type == ASSIGNMENT_TYPE else None
-        return cls(meta.event_id, meta.event_type, meta.entity_id, meta.producer.stage,
-                   meta.producer.version, meta.provenance.source, meta.occurred_at, meta.parents,
-                   worker)
+        # Every string is held once: ids recur as parents and in the children index, and
+        # types, stages, versions, sources and entities repeat across events.
+        return cls(intern(meta.event_id), intern(meta.event_type), intern(meta.entity_id),
+                   intern(meta.producer.stage), intern(meta.producer.version),
+                   intern(meta.provenance.source), meta.occurred_at,
+                   tuple(intern(parent) for parent in meta.parents),
+                   None if worker is None else intern(worker))
 
     @property
     def short_type(self) -> str:
