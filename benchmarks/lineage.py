@@ -21,12 +21,11 @@ import argparse
 import time
 import tracemalloc
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from streams.codecs import default_codec
-from streams.events.codec import Codec
 from streams.events.model import Event
 from streams.lineage.commands import request_from_args
 from streams.lineage.core import LineageConfig, LineageState, observe
@@ -59,18 +58,11 @@ def _children(events: Sequence[Event]) -> dict[str, list[str]]:
     return children
 
 
-def _state(events: Sequence[Event], config: LineageConfig) -> LineageState:
+def _state(events: Iterable[Event], config: LineageConfig) -> LineageState:
+    """The state folded from ``events``; fed lazily, each event is dropped once observed."""
     state = LineageState()
     for event in events:
         observe(state, event, config)
-    return state
-
-
-def _state_of(encoded: Sequence[bytes], codec: Codec, config: LineageConfig) -> LineageState:
-    """The state built message by message, each event dropped once observed."""
-    state = LineageState()
-    for data in encoded:
-        observe(state, codec.decode(data), config)
     return state
 
 
@@ -117,7 +109,7 @@ def main() -> None:
 
     # Decoded inside the measurement, as the service does: what stays is what the state keeps.
     index_bytes = _held(lambda: _children([codec.decode(data) for data in encoded]))
-    state_bytes = _held(lambda: _state_of(encoded, codec, config))
+    state_bytes = _held(lambda: _state(map(codec.decode, encoded), config))
     print(f"memory: {state_bytes / n:,.0f} bytes per event held by the state, "
           f"{index_bytes / n:,.0f} by the bare index ({state_bytes / index_bytes:.1f}x)")
 

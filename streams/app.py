@@ -97,4 +97,3 @@ def table_topics(app: faust.App) -> list[TopicRequest]:
         requests.append(TopicRequest(topic.get_topic_name(),
                                      topic.partitions or app.conf.topic_partitions, config))
     return requests
-

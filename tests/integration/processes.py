@@ -19,9 +19,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer
 
-from streams.broker_calls import is_transient
 from streams.codecs import default_codec
 from streams.consumer import EventConsumer
 from streams.events.model import Event
@@ -31,6 +30,7 @@ from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.simulation.convert import provider_records
 from streams.simulation.service import CrowdSummary, PipelineProgress, run_crowd_service
+from streams.tools.log_reader import watermarks
 from streams.topics import CATALOGUE, full_name
 from streams.world.model import World
 
@@ -147,13 +147,8 @@ def wait_quiet(settings: Settings, *, lineage: LineageReport | None = None, quie
         deadline = time.monotonic() + timeout
         last, since = -1, time.monotonic()
         while time.monotonic() < deadline and not any(s.error for s in watch):
-            try:
-                total = sum(probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                            for topic in topics for p in range(_partitions(topic)))
-            except KafkaException as exc:
-                if not is_transient(exc):
-                    raise
-                total = -1  # a busy broker: no answer is no proof of quiet
+            bounds, _missing = watermarks(probe, topics)  # a busy broker is asked again
+            total = sum(high for _low, high in bounds.values())
             if total != last:
                 last, since = total, time.monotonic()
             elif (time.monotonic() - since >= quiet and progress.lag() == 0
@@ -164,10 +159,6 @@ def wait_quiet(settings: Settings, *, lineage: LineageReport | None = None, quie
     finally:
         probe.close()
         progress.close()
-
-
-def _partitions(topic: str) -> int:
-    return next(spec.partitions for spec in CATALOGUE if topic.endswith(spec.name))
 
 
 class _LineageThread(_ServiceThread):
