@@ -1,8 +1,7 @@
 """A Faust agent that decodes, re-encodes and forwards events unchanged.
 
-It measures Faust's per-message path with crowdlog's codec (DESIGN.md asks for this number
-early), and the integration tests use it to prove the Faust app reads and writes crowdlog
-events on the real broker. Run: ``python -m benchmarks.faust_forward SOURCE TARGET``.
+The baseline a Python user would pick instead of crowdlog's stage runner: Faust's per-message
+path with crowdlog's codec. Run: ``python -m benchmarks.faust_forward SOURCE TARGET``.
 """
 
 from __future__ import annotations
@@ -17,16 +16,44 @@ from pathlib import Path
 from typing import IO, Any
 
 import faust
+from faust.serializers import codecs
 from faust.types import StreamT
 
-from streams.app import create_app
-from streams.settings import Settings
+from streams.codecs import default_codec
+from streams.events.codec import Codec
+from streams.events.model import Event
+from streams.settings import Settings, state_dir
 
 ROOT = Path(__file__).resolve().parents[1]  # so ``-m benchmarks.faust_forward`` resolves
 
 
+class FaustAvroCodec(codecs.Codec):
+    """Faust codec: typed crowdlog events <-> Avro single-object encoded bytes."""
+
+    def __init__(self, children: tuple[Any, ...] | None = None, *,
+                 codec: Codec, **kwargs: Any) -> None:
+        super().__init__(children, codec=codec, **kwargs)
+        self._codec = codec
+
+    def _dumps(self, obj: Any) -> bytes:
+        if isinstance(obj, bytes):  # already encoded (forwarded unchanged)
+            return obj
+        if not isinstance(obj, Event):
+            raise TypeError(f"crowdlog-avro encodes crowdlog events, not {type(obj).__name__}")
+        return self._codec.encode(obj)
+
+    def _loads(self, s: bytes) -> Any:
+        return self._codec.decode(s)
+
+
 def build(settings: Settings, source: str, target: str) -> faust.App:
-    app = create_app(settings)
+    codecs.register("crowdlog-avro", FaustAvroCodec(codec=default_codec()))
+    datadir = state_dir() / "faust" / f"{settings.topic_prefix}forward"
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    app = faust.App(f"{settings.topic_prefix}forward", datadir=str(datadir),
+                    broker=[f"kafka://{s}" for s in settings.bootstrap_servers.split(",")],
+                    value_serializer="crowdlog-avro", key_serializer="raw",
+                    processing_guarantee="at_least_once", producer_acks=-1, web_enabled=False)
     source_topic = app.topic(source)
     target_topic = app.topic(target)
 

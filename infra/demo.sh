@@ -30,8 +30,8 @@ athletes=${DEMO_ATHLETES:-2000}
 step "a simulated world of $athletes athletes (5% namesakes, 10% spammers) in $world"
 $crowdlog world generate --athletes "$athletes" --seed 1 --out "$world"
 
-step "pipeline: Faust worker (crowd stages + enrichment), prediction service, simulated crowd"
-export CROWDLOG_GOLD_FILE=$world/gold.csv CROWDLOG_COMMIT_INTERVAL=0.2
+step "pipeline: worker (crowd stages + enrichment), prediction service, simulated crowd"
+export CROWDLOG_GOLD_FILE=$world/gold.csv
 # The simulated platforms serve the world's profiles; profiles older than two minutes are
 # fetched again (the "nightly job", sped up so the demo shows it).
 export CROWDLOG_WORLD_DIR=$world CROWDLOG_REFRESH_AGE=${DEMO_REFRESH_AGE:-120}

@@ -1,4 +1,4 @@
-"""The stages of the crowd pipeline, configured from the environment and attached to one app.
+"""The stages of the crowd pipeline, configured from the environment, declared for the runner.
 
 Variables (all optional):
 
@@ -21,22 +21,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import faust
-
-from streams.consensus import agents as consensus_agents
-from streams.consensus.core import ConsensusConfig
-from streams.enrichment import agents as enrichment_agents
+from streams.consensus.core import ConsensusConfig, WorkerView
+from streams.consensus.stage import consensus_stage
 from streams.enrichment.clients import PlatformConfig
 from streams.enrichment.core import EnrichmentConfig
-from streams.events.codec import Codec
+from streams.enrichment.stage import FetchLoop, enrichment_stage
 from streams.settings import Settings
-from streams.tasks import agents as tasks_agents
+from streams.stage import Stage
 from streams.tasks.core import GoldItem, TaskConfig
 from streams.tasks.gold import gold_labels, load_gold
-from streams.workers import agents as workers_agents
+from streams.tasks.stage import tasks_stage
 from streams.workers.grading import GradingConfig
 from streams.workers.quality import QualityConfig
-from streams.workers.view import QualityView
+from streams.workers.stage import grading_stage, quality_stage
 
 
 @dataclass(frozen=True)
@@ -78,21 +75,14 @@ def view_group(settings: Settings) -> str:
     return f"{settings.topic_prefix}crowdlog-quality-view"
 
 
-def attach_stages(app: faust.App, settings: Settings, codec: Codec,
-                  config: PipelineConfig) -> None:
-    """Register the crowd stages (and the worker view) and, with platforms, enrichment."""
-    view = QualityView(settings, codec, position_group=view_group(settings))
-
-    async def start_view() -> None:
-        view.start()
-
-    app.task(start_view)
-    tasks_agents.attach(app, settings, codec, config.tasks, config.gold)
-    consensus_agents.attach(app, settings, codec, config.consensus, view)
-    workers_agents.attach(app, settings, codec,
-                          GradingConfig(gold=gold_labels(config.gold),
-                                        instance=settings.instance),
-                          config.quality)
-    if config.platforms is not None:
-        enrichment_agents.attach(app, settings, codec, config.enrichment,
-                                 config.platforms.clients())
+def crowd_stages(config: PipelineConfig, workers: WorkerView, *,
+                 fetches: FetchLoop | None = None) -> list[Stage]:
+    """The crowd stages and, given a fetch loop, enrichment."""
+    stages = [tasks_stage(config.tasks, config.gold),
+              consensus_stage(config.consensus, workers),
+              grading_stage(GradingConfig(gold=gold_labels(config.gold),
+                                          instance=config.tasks.instance)),
+              quality_stage(config.quality)]
+    if fetches is not None:
+        stages.append(enrichment_stage(config.enrichment, fetches))
+    return stages

@@ -22,7 +22,14 @@ from streams.events.model import Event
 from streams.settings import Settings
 from streams.topics import CATALOGUE, TopicSpec, full_name, spec_for
 
+# librdkafka's (and the broker's default) limit for one message. A stage checks what it is about
+# to produce against ``MAX_EVENT_BYTES`` (the limit less room for the key and the record's own
+# overhead) and dead-letters the input instead of producing an event the broker would refuse.
+MAX_MESSAGE_BYTES = 1_000_000
+MAX_EVENT_BYTES = MAX_MESSAGE_BYTES - 16 * 1024
+
 PRODUCER_DEFAULTS = {
+    "message.max.bytes": str(MAX_MESSAGE_BYTES),
     "enable.idempotence": "true",
     "acks": "all",
     "linger.ms": "5",
@@ -98,11 +105,16 @@ class EventProducer:
         self.send_encoded(event.entity_id, self._codec.encode(event),
                           topic or self.topic_of(event))
 
-    def send_encoded(self, key: str, value: bytes, topic: str) -> None:
-        """Queue an already encoded event (used when forwarding bytes unchanged)."""
+    def send_encoded(self, key: str, value: bytes, topic: str,
+                     partition: int | None = None) -> None:
+        """Queue an already encoded message (forwarded bytes, a stage's state); ``partition``
+        overrides the key's partition (a state goes to its input's partition)."""
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key)
+                if partition is None:
+                    self._producer.produce(topic, value=value, key=key)
+                else:
+                    self._producer.produce(topic, value=value, key=key, partition=partition)
                 break
             except BufferError:
                 self._producer.poll(0.1)  # local queue full: wait for deliveries, then retry

@@ -15,6 +15,14 @@ from typing import ClassVar
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
 
+# A dead letter must itself fit in one Kafka message (the producer's limit is 1,000,000 bytes,
+# ``streams.producer.MAX_MESSAGE_BYTES``): a message near that limit could not be dead-lettered
+# whole with its envelope. Original bytes are kept whole up to these sizes; beyond them the
+# first bytes are kept and the reason says so, with the coordinates that find the original.
+MAX_ORIGINAL_VALUE = 768 * 1024
+MAX_ORIGINAL_KEY = 16 * 1024
+MAX_REASON = 16 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class MessageDeadLettered(Event):
@@ -42,13 +50,17 @@ def dead_letter_message(*, topic: str, partition: int, offset: int, key: bytes |
                         producer: Producer) -> MessageDeadLettered:
     """A Kafka message that a consumer could not decode."""
     entity = _entity_from_key(key) or f"{topic}/{partition}@{offset}"
+    where, digest = f"{topic}/{partition}@{offset}", _digest(value)
+    key, key_note = truncated(key, MAX_ORIGINAL_KEY, "key", where)
+    value, value_note = truncated(value, MAX_ORIGINAL_VALUE, "value", where)
+    reason = _bounded(reason) + key_note + value_note
     meta = new_meta(
         event_type=MessageDeadLettered.schema_name,
         entity_id=entity,
         occurred_at=timestamp,
         producer=producer,
         provenance=Provenance(source=f"kafka:{topic}", reference=f"{partition}@{offset}"),
-        identity=[topic, partition, offset, _digest(value)],
+        identity=[topic, partition, offset, digest],
     )
     return MessageDeadLettered(
         meta=meta, reason=reason, error=error, original_key=key, original_value=value,
@@ -74,9 +86,31 @@ def dead_letter_row(*, source: str, path: str, line: int, raw: bytes, entity_id:
     )
 
 
+def truncated(data: bytes | None, limit: int, what: str,
+              where: str) -> tuple[bytes | None, str]:
+    """``data`` cut to ``limit`` bytes, and the note that says so (empty when nothing was cut).
+
+    >>> truncated(b"abcdef", 4, "value", "t/0@7")
+    (b'abcd', ' [original value truncated from 6 to 4 bytes; the whole message stays at t/0@7]')
+    >>> truncated(b"ab", 4, "value", "t/0@7")
+    (b'ab', '')
+    """
+    if data is None or len(data) <= limit:
+        return data, ""
+    return data[:limit], (f" [original {what} truncated from {len(data)} to {limit} bytes; "
+                          f"the whole message stays at {where}]")
+
+
+def _bounded(reason: str) -> str:
+    """A reason short enough for any dead letter (a traceback of a deep recursion is not)."""
+    if len(reason) <= MAX_REASON:
+        return reason
+    return f"{reason[:MAX_REASON]} [reason cut from {len(reason)} characters]"
+
+
 def _entity_from_key(key: bytes | None) -> str | None:
     """The key as an entity id when it is printable text; the key itself is kept either way."""
-    if not key:
+    if not key or len(key) > 1024:
         return None
     try:
         text = key.decode("utf-8")

@@ -16,6 +16,10 @@ withdraws: the retracted ids are remembered and such an event is ignored when it
 The view commits how far it has read, on both topics, under ``position_group`` (never reading
 from there: it always starts from the beginning), so an operator, or the crowd simulator, can
 see whether consensus already knows the latest worker estimates.
+
+``wait_ready`` blocks until the view has read what both topics held when it started: consensus
+that ran before would weigh every worker with the prior and decide differently than it will
+after a restart.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
 from streams.lineage.models import EventRetracted
 from streams.settings import Settings
+from streams.tools.log_reader import watermarks
 from streams.topics import LINEAGE_RETRACTIONS, WORKERS_QUALITY, full_name
 from streams.workers.models import WorkerBlocked, WorkerQualityEstimated
 from streams.workers.quality import worker_of
@@ -52,6 +57,7 @@ class QualityView:
         self._blocks: dict[str, set[str]] = {}  # worker -> ids of the live WorkerBlocked
         self._retracted: set[str] = set()
         self._stop = threading.Event()
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="quality-view", daemon=True)
 
     def model(self, worker_id: str) -> WorkerModel | None:
@@ -67,6 +73,10 @@ class QualityView:
 
     def start(self) -> None:
         self._thread.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether the view caught up with the log as it was at start within ``timeout``."""
+        return self._ready.wait(timeout)
 
     def stop(self) -> None:
         self._stop.set()
@@ -104,18 +114,26 @@ class QualityView:
         consumer = Consumer({**self._settings.kafka_config(), "group.id": self._position_group,
                              "enable.auto.commit": False, "auto.offset.reset": "earliest"})
         try:
+            topics = [full_name(spec, self._settings.topic_prefix) for spec in specs]
+            bounds, _missing = watermarks(consumer, topics)
+            behind = {tp: high for tp, (low, high) in bounds.items() if high > low}
             consumer.assign([TopicPartition(full_name(spec, self._settings.topic_prefix), p,
                                             OFFSET_BEGINNING)
                              for spec in specs for p in range(spec.partitions)])
             while not self._stop.is_set():
+                if not behind:
+                    self._ready.set()
                 read: dict[tuple[str, int], int] = {}
                 for message in consumer.consume(500, timeout=0.2):
                     value, topic, partition, offset = (message.value(), message.topic(),
                                                        message.partition(), message.offset())
-                    if message.error() or value is None or topic is None or partition is None \
-                            or offset is None:
+                    if message.error() or topic is None or partition is None or offset is None:
                         continue
                     read[(topic, partition)] = offset + 1
+                    if offset + 1 >= behind.get((topic, partition), offset + 2):
+                        del behind[(topic, partition)]
+                    if value is None:
+                        continue
                     try:
                         self.apply(self._codec.decode(value))
                     except EventFormatError:

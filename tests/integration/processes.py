@@ -41,10 +41,8 @@ def worker_env(settings: Settings, state_dir: Path, world_dir: Path,
                 method: str) -> dict[str, str]:
     return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
             "CROWDLOG_TOPIC_PREFIX": settings.topic_prefix, "CROWDLOG_STATE_DIR": str(state_dir),
-            "CROWDLOG_GOLD_FILE": str(world_dir / "gold.csv"), "CROWDLOG_COMMIT_INTERVAL": "0.2",
-            "CROWDLOG_CONSENSUS_METHOD": method, "CROWDLOG_LOG_LEVEL": "warning",
-            # Faust's own setting: a killed worker's partitions move after 15 s, not 60.
-            "BROKER_SESSION_TIMEOUT": "15"}
+            "CROWDLOG_GOLD_FILE": str(world_dir / "gold.csv"),
+            "CROWDLOG_CONSENSUS_METHOD": method, "CROWDLOG_LOG_LEVEL": "warning"}
 
 
 @contextmanager

@@ -8,11 +8,13 @@ import uuid
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from streams.admin import TopicRequest, catalogue_requests, create_topics, ensure_topics
-from streams.app import create_app, table_topics
 from streams.codecs import default_codec
-from streams.pipeline import PipelineConfig, attach_stages
+from streams.pipeline import PipelineConfig, crowd_stages
+from streams.runner import StageRunner
 from streams.settings import Settings
 from streams.topics import CATALOGUE, full_name
+from streams.worker import runner_config
+from streams.workers.view import QualityView
 
 
 def test_create_is_idempotent_and_matches_the_catalogue(settings: Settings) -> None:
@@ -38,15 +40,15 @@ def test_fresh_prefix_creates_every_topic(bootstrap: str) -> None:
     assert [s.status for s in statuses] == ["created"] * len(CATALOGUE)
 
 
-def test_the_worker_makes_its_tables_changelogs_whole_before_faust_starts(
-        bootstrap: str) -> None:
-    """Faust fails a table's agent for good when it sees the changelog it has just declared
-    with 0 partitions (PartitionsMismatch); the worker creates them first and waits for them."""
+def test_the_worker_makes_its_stages_changelogs_whole_before_it_reads(bootstrap: str) -> None:
+    """A topic the controller has just created can be listed with no partitions for a moment;
+    the worker creates its stages' changelogs first and waits until every partition is led."""
     fresh = Settings(bootstrap_servers=bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:8]}.")
     codec = default_codec()
-    app = create_app(fresh, codec)
-    attach_stages(app, fresh, codec, PipelineConfig.from_env("pytest"))
-    changelogs = table_topics(app)
+    view = QualityView(fresh, codec, position_group="unused")
+    runner = StageRunner(fresh, codec, crowd_stages(PipelineConfig.from_env("pytest"), view),
+                         runner_config(fresh))
+    changelogs = runner.changelog_topics()
     assert {r.name for r in changelogs} == {
         f"{fresh.topic_prefix}crowdlog-{stage}-state-changelog"
         for stage in ("tasks", "consensus", "grading", "quality")}

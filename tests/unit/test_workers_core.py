@@ -17,7 +17,7 @@ from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
 from streams.settings import Settings
 from streams.tasks.models import HitExpired
-from streams.workers import agents as workers_agents
+from streams.workers import stage as workers_stage
 from streams.workers import grading, quality
 from streams.workers.grading import GradingConfig, GradingState
 from streams.workers.models import (
@@ -295,15 +295,15 @@ def test_each_step_keeps_only_the_retractions_it_follows() -> None:
     _, grades, faulty, out = _faulty_hit()
     grade = _of(AnswerGraded, out)[0]
     review = _of(AssignmentReviewed, out)[0]
-    assert workers_agents.grade("worker:W0", None, retracted(grade), GradingConfig()) == (None, [])
-    assert workers_agents.assess("acme:42", None, retracted(faulty), QualityConfig()) == (None, [])
-    assert workers_agents.assess("acme:42", None, retracted(review), QualityConfig()) == (None, [])
-    stored, outputs = workers_agents.grade("acme:42", grades.to_dict(), retracted(review),
+    assert workers_stage.grade("worker:W0", None, retracted(grade), GradingConfig()) == (None, [])
+    assert workers_stage.assess("acme:42", None, retracted(faulty), QualityConfig()) == (None, [])
+    assert workers_stage.assess("acme:42", None, retracted(review), QualityConfig()) == (None, [])
+    stored, outputs = workers_stage.grade("acme:42", grades.to_dict(), retracted(review),
                                            GradingConfig())
     assert stored is not None and outputs == []  # the HIT is still settled, its review the same
-    state, estimates = workers_agents.assess(grade.entity_id, None, grade, QualityConfig())
+    state, estimates = workers_stage.assess(grade.entity_id, None, grade, QualityConfig())
     assert state is not None and len(estimates) == 1
-    stored, outputs = workers_agents.assess(grade.entity_id, state, retracted(grade),
+    stored, outputs = workers_stage.assess(grade.entity_id, state, retracted(grade),
                                             QualityConfig())
     assert stored is not None and stored["worker_id"] == "W0" and stored["grades"] == {}
     assert _of(WorkerQualityEstimated, outputs)
