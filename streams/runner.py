@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from streams.admin import TopicRequest
+from streams.admin import TopicRequest, ensure_topics
 from streams.events.codec import Codec
 from streams.events.deadletter import dead_letter_message
 from streams.events.errors import EventFormatError
@@ -132,6 +132,9 @@ class StageRunner:
             yield from list(partition.items())
 
     def run(self, stop: threading.Event) -> None:
+        """Make the changelogs (``TopicMismatch`` if one has another partition count), then
+        process batches until ``stop`` is set."""
+        ensure_topics(self._settings, self.changelog_topics())
         consumer = Consumer({
             **self._settings.kafka_config(),
             "group.id": self._config.group_id,

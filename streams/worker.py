@@ -62,18 +62,19 @@ def run_worker(settings: Settings, codec: Codec, config: PipelineConfig,
         runner = StageRunner(settings, codec, crowd_stages(config, view, fetches=fetches),
                              runner_config(settings))
         try:
-            ensure_topics(settings, [*catalogue_requests(settings), *runner.changelog_topics()])
+            ensure_topics(settings, catalogue_requests(settings))
+            view.start()
+            stack.callback(view.stop)
+            if not view.wait_ready(VIEW_READY_TIMEOUT):
+                log.error("the worker-quality view did not catch up",
+                          seconds=VIEW_READY_TIMEOUT)
+                return 1
+            log.info("worker started", stages=[s.name for s in runner.stages],
+                     group=runner_config(settings).group_id)
+            runner.run(stop)
         except (TopicMismatch, TimeoutError) as exc:
             log.error("topics not as the stages need them", error=str(exc))
             return 2
-        view.start()
-        stack.callback(view.stop)
-        if not view.wait_ready(VIEW_READY_TIMEOUT):
-            log.error("the worker-quality view did not catch up", seconds=VIEW_READY_TIMEOUT)
-            return 1
-        log.info("worker started", stages=[s.name for s in runner.stages],
-                 group=runner_config(settings).group_id)
-        runner.run(stop)
         log.info("worker stopped", **vars(runner.report))
     return 0
 
