@@ -52,11 +52,14 @@ from streams.lineage.models import EventRetracted
 from streams.prediction.features import ProfileFacts, athlete_features
 from streams.prediction.learners import DEFAULT_MODEL, PageViewsModel
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
+from streams.prediction.snapshots import SnapshotError, sign, verify
 from streams.records.models import RecordReceived
 
 STAGE = "prediction"
 STAGE_VERSION = "1.0.0"
-SNAPSHOT_FORMAT = 1
+# 2: signed (``snapshots``), the state and position pickled whole; 1 was the unsigned pickle,
+# which is refused rather than trusted.
+SNAPSHOT_FORMAT = 2
 # The retracted events the state is built on; retractions of anything else change nothing.
 _TRACKED = frozenset({RecordReceived.schema_name, ProfileEnriched.schema_name,
                       ProfileUnavailable.schema_name, HandleRejected.schema_name,
@@ -98,7 +101,7 @@ class Athlete:
 
 @dataclass
 class PredictionState:
-    """The model and every athlete's inputs; pickled whole into a snapshot."""
+    """The model and every athlete's inputs; pickled whole into a signed snapshot."""
 
     model: PageViewsModel
     athletes: dict[str, Athlete] = field(default_factory=dict)
@@ -115,10 +118,6 @@ class PredictionState:
     def fresh(cls, config: PredictionConfig) -> PredictionState:
         return cls(PageViewsModel(config.model))
 
-    def __setstate__(self, data: dict[str, Any]) -> None:
-        """Snapshots written before retractions existed restore with none."""
-        self.__dict__.update({"retracted": set(), "unlearn": {}, "latest": None, **data})
-
     @property
     def needs_rebuild(self) -> bool:
         return bool(self.unlearn)
@@ -127,16 +126,40 @@ class PredictionState:
     def outcomes(self) -> int:
         return int(self.model.metrics()["count"])
 
-    def snapshot(self, position: dict[str, Any]) -> bytes:
-        """The state with the log ``position`` it reflects (what to read next)."""
-        return pickle.dumps({"format": SNAPSHOT_FORMAT, "state": self, "position": position})
+    def snapshot(self, position: dict[Any, int], key: bytes) -> bytes:
+        """The state with the log ``position`` it reflects (what to read next), signed with
+        ``key`` (see ``snapshots`` for the format and why it is a pickle)."""
+        payload = pickle.dumps({"state": self, "position": position})
+        return sign(payload, key, version=SNAPSHOT_FORMAT)
 
     @staticmethod
-    def restore(data: bytes) -> tuple[PredictionState, dict[str, Any]]:
-        loaded = pickle.loads(data)  # our own snapshots, from our own state directory
-        if not isinstance(loaded, dict) or loaded.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError("not a prediction snapshot of this format")
+    def restore(data: bytes, key: bytes) -> tuple[PredictionState, dict[Any, int]]:
+        """The state and position ``snapshot`` wrote with ``key``.
+
+        Raises ``SnapshotError`` (a ``ValueError``) for anything else. The signature is
+        checked before unpickling, so a forged file runs no code; once it holds, the bytes are
+        this service's own, and what remains to check is that they still unpickle into this
+        code's types (a class renamed or moved since the snapshot was written does not).
+        """
+        payload = verify(data, key, version=SNAPSHOT_FORMAT)
+        try:
+            loaded = pickle.loads(payload)  # signed: written by a holder of our key
+        except Exception as error:  # unpickling raises anything a missing class's import does
+            raise SnapshotError(f"does not unpickle: {type(error).__name__}: {error}") from error
+        if not (isinstance(loaded, dict) and loaded.keys() == {"state", "position"}
+                and isinstance(loaded["state"], PredictionState)
+                and isinstance(loaded["state"].model, PageViewsModel)
+                and _is_position(loaded["position"])):
+            raise SnapshotError("does not hold a prediction state and a log position")
         return loaded["state"], loaded["position"]
+
+
+def _is_position(value: object) -> bool:
+    """Whether ``value`` is a log position: the next offset per (topic, partition)."""
+    return isinstance(value, dict) and all(
+        isinstance(where, tuple) and len(where) == 2 and isinstance(where[0], str)
+        and isinstance(where[1], int) and isinstance(offset, int)
+        for where, offset in value.items())
 
 
 def handle(state: PredictionState, event: Event, config: PredictionConfig) -> list[Event]:

@@ -10,7 +10,6 @@ so the registered estimators stay plain River pipelines.
 from __future__ import annotations
 
 import math
-import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -24,7 +23,6 @@ Estimator = Any
 # River's metrics are unannotated; this typed handle keeps their Any to the two metric fields.
 _MAE: Callable[[], Any] = metrics.MAE
 
-SNAPSHOT_FORMAT = 1
 # Before this many scored outcomes the residual quantiles mean little: claim a factor of ten.
 _MIN_RESIDUALS = 30
 _PRIOR_HALF_WIDTH = math.log(10.0)
@@ -95,6 +93,9 @@ class PageViewsModel:
     not the fit. ``mean`` is the log-normal mean implied by that spread, slightly above the
     median (``exp(sigma**2 / 2)``), because the expected sum of views is what a budget needs.
 
+    The model has no file format of its own: it is saved whole, estimator, residual window
+    and metrics, inside the prediction state's signed snapshot (``core.PredictionState``).
+
     Examples
     --------
     >>> from streams.prediction.features import ProfileFacts, athlete_features
@@ -108,8 +109,6 @@ class PageViewsModel:
     180.0
     >>> p = model.predict(athlete(50_000))
     >>> p.low < 500 < p.high and p.low < p.mean < p.high
-    True
-    >>> PageViewsModel.restore(model.snapshot()).predict(athlete(50_000)) == p
     True
     """
 
@@ -163,22 +162,6 @@ class PageViewsModel:
         """
         return {"count": float(self._log_mean.n), "mae": float(self._mae.get()),
                 "log_mae": float(self._log_mae.get()), "coverage": float(self._hits.get())}
-
-    def snapshot(self) -> bytes:
-        """The whole model (estimator, residual window, metrics) as bytes, format-versioned."""
-        return pickle.dumps({"format": SNAPSHOT_FORMAT, "model": self})
-
-    @classmethod
-    def restore(cls, data: bytes) -> PageViewsModel:
-        """The model ``snapshot`` wrote. Pickle runs code: restore only our own snapshots."""
-        state = pickle.loads(data)
-        if not isinstance(state, dict) or state.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError("not a page-views model snapshot of format "
-                             f"{SNAPSHOT_FORMAT}")
-        model = state["model"]
-        if not isinstance(model, cls):
-            raise ValueError("snapshot does not hold a PageViewsModel")
-        return model
 
     def _log_predict(self, features: Mapping[str, float | str]) -> float:
         """The estimator's log1p prediction; the mean log so far while it has none."""

@@ -2,10 +2,11 @@
 
 The model is global (every outcome teaches it about every athlete), so it cannot live in a
 partitioned Faust table; it lives in this process and is saved as a snapshot together with the
-log position it reflects (the next offset of every partition read). On start the latest
-snapshot is restored and reading resumes exactly there, so a restarted service neither loses
-nor double-learns an outcome. Snapshots are kept as a history (``keep`` of them), so a model
-can later be rebuilt from one taken before a given point of the log.
+log position it reflects (the next offset of every partition read). On start the latest good
+snapshot is restored (``SnapshotStore``: signed, checked, written atomically) and reading
+resumes exactly there, so a restarted service neither loses nor double-learns an outcome.
+Snapshots are kept as a history (``keep`` of them), so a model can later be rebuilt from one
+taken before a given point of the log.
 
 The service also reads ``lineage.retractions``. When a batch has retracted outcomes the model
 had learned, the model is rebuilt at the end of that batch (once, however many were retracted):
@@ -19,6 +20,7 @@ again and a snapshot of the rebuilt state is saved.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -33,9 +35,10 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
-from streams.prediction import core
+from streams.prediction import core, snapshots
 from streams.prediction.core import PredictionConfig, PredictionState
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
+from streams.prediction.snapshots import SnapshotError
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.topics import (
@@ -53,43 +56,90 @@ Snapshot = tuple[PredictionState, dict[Any, int]]
 
 
 class SnapshotStore:
-    """Snapshots as files ``<outcomes>-<sequence>.snapshot``, written atomically.
+    """Signed snapshots as files ``<outcomes>-<sequence>.snapshot``, written atomically.
 
     Their order is the sequence number, not the name: a rebuilt model has learned fewer
     outcomes than the snapshots taken before its rebuild.
+
+    A file that fails its checks (``core.PredictionState.restore``: signature, format, types)
+    or cannot be read is skipped with one warning naming it and why, and the next older one is
+    tried: a snapshot torn by a disk fault, forged, or written by another version never stops
+    the service, it only costs re-reading the log from an older position (or from the
+    beginning when none is good), which re-derives the same events.
     """
 
-    def __init__(self, directory: Path, keep: int = 20) -> None:
+    _NAME = re.compile(r"\d+-(\d+)\.snapshot")
+    _PARTIAL = ".partial"
+
+    def __init__(self, directory: Path, key: bytes, keep: int = 20) -> None:
         self._directory = directory
+        self._key = key
         self._keep = keep
+        self._rejected: set[Path] = set()  # warned about once, then passed over
         directory.mkdir(parents=True, exist_ok=True)
+        # A crash between writing and renaming leaves one of these; it was never a snapshot.
+        for partial in directory.glob(f".*{self._PARTIAL}"):
+            partial.unlink()
 
     def files(self) -> list[Path]:
         """Every kept snapshot, oldest first."""
-        return sorted(self._directory.glob("*.snapshot"),
-                      key=lambda path: int(path.stem.split("-")[1]))
+        return [path for _, path in self._numbered()]
+
+    def _numbered(self) -> list[tuple[int, Path]]:
+        """The snapshots with their sequence numbers, in order; names not ours are left alone."""
+        return sorted((int(match[1]), path) for path in self._directory.glob("*.snapshot")
+                      if (match := self._NAME.fullmatch(path.name)))
 
     def latest(self) -> Snapshot | None:
-        files = self.files()
-        return PredictionState.restore(files[-1].read_bytes()) if files else None
+        """The newest good snapshot, or None: start from the beginning of the log."""
+        return self.newest(lambda _state, _position: True)
 
     def newest(self, usable: Callable[[PredictionState, dict[Any, int]], bool]) -> Snapshot | None:
-        """The newest snapshot (state, position) that ``usable`` accepts, or None."""
+        """The newest good snapshot (state, position) that ``usable`` accepts, or None."""
         for path in reversed(self.files()):
-            state, position = PredictionState.restore(path.read_bytes())
-            if usable(state, position):
-                return state, position
+            loaded = self._load(path)
+            if loaded is not None and usable(*loaded):
+                return loaded
         return None
 
+    def _load(self, path: Path) -> Snapshot | None:
+        if path in self._rejected:
+            return None
+        try:
+            return PredictionState.restore(path.read_bytes(), self._key)
+        except (OSError, SnapshotError) as error:
+            self._rejected.add(path)
+            log.warning("prediction snapshot skipped", file=str(path), reason=str(error))
+            return None
+
     def save(self, state: PredictionState, position: dict[Any, int]) -> Path:
-        kept = self.files()
-        sequence = int(kept[-1].stem.split("-")[1]) + 1 if kept else 0
+        """Write the snapshot so that a crash at any point leaves the previous ones intact.
+
+        The bytes go to a temporary file in the same directory, are flushed to the disk, and
+        only then renamed over the final name (atomic within a file system); the directory is
+        flushed too, so the rename itself survives a power cut.
+        """
+        numbered = self._numbered()
+        kept = [path for _, path in numbered]
+        sequence = numbered[-1][0] + 1 if numbered else 0
         path = self._directory / f"{state.outcomes:09d}-{sequence:09d}.snapshot"
-        temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(state.snapshot(position))
-        os.replace(temporary, path)
+        temporary = self._directory / f".{path.name}{self._PARTIAL}"
+        try:
+            with temporary.open("wb") as out:
+                out.write(state.snapshot(position, self._key))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        directory = os.open(self._directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
         for old in [*kept, path][:-self._keep]:
             old.unlink()
+            self._rejected.discard(old)
         return path
 
 
@@ -110,7 +160,9 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
                            idle_timeout: float | None = None,
                            stop: threading.Event | None = None) -> PredictionReport:
     """Predict and learn until idle for ``idle_timeout`` seconds (or forever), or ``stop``."""
-    store = SnapshotStore(snapshot_dir)
+    key, key_source = snapshots.load_key(snapshots.default_key_file())
+    log.info("prediction snapshots signed", key_from=key_source)  # where from, never the key
+    store = SnapshotStore(snapshot_dir, key)
     report = PredictionReport()
     restored = store.latest()
     state, position = restored or (PredictionState.fresh(config), {})

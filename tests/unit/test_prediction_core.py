@@ -24,6 +24,7 @@ from streams.world.generate import generate_world
 from streams.world.model import WorldConfig
 
 CONFIG = PredictionConfig()
+KEY = b"a test key of 32 bytes, not ours"
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ENTITY = "acme:nba-0001"
 
@@ -112,12 +113,12 @@ def test_a_snapshot_restores_model_athletes_and_position() -> None:
     handle(state, _record(), CONFIG)
     handle(state, _profile("instagram", 2_000_000), CONFIG)
     handle(state, _outcome(9_000.0, 1), CONFIG)
-    restored, position = PredictionState.restore(state.snapshot({("t", 0): 42}))
+    restored, position = PredictionState.restore(state.snapshot({("t", 0): 42}, KEY), KEY)
     assert position == {("t", 0): 42} and restored.outcomes == 1
     assert handle(restored, _outcome(8_000.0, 2), CONFIG) == handle(state, _outcome(8_000.0, 2),
                                                                      CONFIG)
     with pytest.raises(ValueError, match="snapshot"):
-        PredictionState.restore(b"\x80\x04K\x01.")
+        PredictionState.restore(b"\x80\x04K\x01.", KEY)
 
 
 def test_online_model_ends_within_15_percent_of_batch_and_ranks_the_top_20() -> None:
@@ -150,7 +151,7 @@ def test_in_process_the_namesake_check_catches_what_consensus_let_through() -> N
 
 def test_the_snapshot_store_keeps_a_bounded_history_and_restores_the_latest(
         tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path, keep=2)
+    store = SnapshotStore(tmp_path, KEY, keep=2)
     assert store.latest() is None
     state = PredictionState.fresh(CONFIG)
     handle(state, _record(), CONFIG)
@@ -211,12 +212,8 @@ def test_a_retracted_outcome_is_never_learned_even_after_a_restart() -> None:
     outcome = _outcome(9_000.0, 1)
     assert handle(state, _retracted(outcome), CONFIG) == []  # before the outcome is read
     assert not state.needs_rebuild  # nothing learned yet: nothing to rebuild
-    restored, _ = PredictionState.restore(state.snapshot({}))
+    restored, _ = PredictionState.restore(state.snapshot({}, KEY), KEY)
     assert handle(restored, outcome, CONFIG) == [] and restored.outcomes == 0
-    legacy = PredictionState.fresh(CONFIG)  # a snapshot from before retractions existed
-    del legacy.__dict__["retracted"], legacy.__dict__["unlearn"], legacy.__dict__["latest"]
-    old, _ = PredictionState.restore(legacy.snapshot({}))
-    assert old.retracted == set() and old.unlearn == {} and old.latest is None
 
 
 _ATHLETES = [("acme:a", "basketball", 2_000_000), ("acme:b", "golf", 30_000),
@@ -284,7 +281,7 @@ def test_a_model_rebuilt_from_the_beginning_equals_one_trained_without_the_retra
 def test_a_rebuild_from_a_snapshot_before_the_retraction_equals_one_from_scratch(
         tmp_path: Path) -> None:
     outcomes = _outcomes(30)
-    store = SnapshotStore(tmp_path)
+    store = SnapshotStore(tmp_path, KEY)
     state = _trained([])
     for number, outcome in enumerate(outcomes, start=1):
         handle(state, outcome, CONFIG)
