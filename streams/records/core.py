@@ -4,6 +4,11 @@ A row is a mapping of column names to text, as read from a CSV or JSON Lines fil
 either returns a ``RecordReceived`` event or a ``Rejection`` with a reason code (for the summary)
 and a message (for the dead letter). It reads no clock and does no I/O, so the same row always
 gives the same event and the same id.
+
+Every column has a maximum length (``FIELD_MAX``), checked on the value as given under any of
+the column's names: longer than any real name, team or handle address, it is a broken feed, and
+bounded values keep each event small, its id and Kafka key short, and the text shown to crowd
+workers readable.
 """
 
 from __future__ import annotations
@@ -39,6 +44,20 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "facebook": ("facebook", "facebook_page", "facebook_handle"),
 }
 REQUIRED = ("name", "sport", "provider_ref")
+# The most characters each column's value may have (``field_too_long`` beyond). Handles allow
+# a profile address with its query string; provider_ref becomes part of the entity id.
+FIELD_MAX: dict[str, int] = {
+    "name": 200,
+    "sport": 100,
+    "league": 100,
+    "team": 200,
+    "country": 100,
+    "provider_ref": 200,
+    "updated_at": 64,
+    "twitter": 500,
+    "instagram": 500,
+    "facebook": 500,
+}
 
 _SPORT_ALIASES = {
     "football (american)": "american football",
@@ -53,10 +72,12 @@ _COUNTRY_ALIASES = {
     "russia": "RU", "ivory coast": "CI", "kosovo": "XK", "usa": "US", "uk": "GB",
 }
 _PROVIDER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
-_MAX_TEXT = 200
 # Control characters (NUL above all) are never part of a name or id, and PostgreSQL cannot
 # store NUL in text; tabs and line breaks are whitespace and get folded instead.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# Half of a UTF-16 pair alone (JSON's "\ud800") is no character: UTF-8 cannot encode it, so
+# neither the event id nor the Avro body could be made.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,20 +128,47 @@ def normalise_row(row: Mapping[str, object], *, provider: str, received_at: date
         return invalid.rejection
 
 
+def row_entity_id(row: Mapping[str, object], provider: str) -> str | None:
+    """The entity a rejected row is about (its dead letter's key), if its provider_ref is valid.
+
+    An invalid reference (too long, not text) must not become a Kafka key: None instead.
+    """
+    try:
+        _check_column(row, "provider_ref")
+    except _Invalid:
+        return None
+    ref = pick(row, "provider_ref")
+    return f"{provider}:{ref}" if ref else None
+
+
+def _check_column(row: Mapping[str, object], column: str) -> None:
+    """Every value given for ``column``, under any alias, is text within its maximum length."""
+    for alias in COLUMNS[column]:
+        value = row.get(alias)
+        if value is None:
+            continue
+        if not isinstance(value, _SCALARS):
+            raise _Invalid(f"invalid_{column}",
+                           f"{alias} is a {type(value).__name__}, not a text value")
+        text = value if isinstance(value, str) else str(value)
+        if len(text) > FIELD_MAX[column]:
+            raise _Invalid("field_too_long", f"{alias} is {len(text)} characters long, more"
+                           f" than the {FIELD_MAX[column]} a {column} may have")
+        if _CONTROL.search(text):
+            raise _Invalid(f"invalid_{column}", f"{alias} contains control characters")
+        if _SURROGATE.search(text):
+            raise _Invalid(f"invalid_{column}",
+                           f"{alias} contains an unpaired surrogate, which is not a character")
+
+
 def _record(row: Mapping[str, object], provider: str, received_at: datetime,
             producer: Producer) -> RecordReceived:
-    for column, aliases in COLUMNS.items():
-        for alias in aliases:
-            value = row.get(alias)
-            if value is not None and not isinstance(value, _SCALARS):
-                raise _Invalid(f"invalid_{column}",
-                               f"{alias} is a {type(value).__name__}, not a text value")
-            if isinstance(value, str) and _CONTROL.search(value):
-                raise _Invalid(f"invalid_{column}", f"{alias} contains control characters")
+    for column in COLUMNS:
+        _check_column(row, column)
     for column in REQUIRED:
         if pick(row, column) is None:
             raise _Invalid(f"missing_{column}", f"required column {column!r} is missing or empty")
-    name, sport, ref = (_text(row, c) for c in REQUIRED)
+    name, sport, ref = (pick(row, c) or "" for c in REQUIRED)
     if not any(ch.isalpha() for ch in name):
         raise _Invalid("invalid_name", f"name {name!r} contains no letters")
     sport = _SPORT_ALIASES.get(sport.lower(), sport.lower())
@@ -144,13 +192,6 @@ def _record(row: Mapping[str, object], provider: str, received_at: datetime,
         identity=payload,
     )
     return RecordReceived(meta=meta, **payload)
-
-
-def _text(row: Mapping[str, object], column: str) -> str:
-    text = pick(row, column) or ""
-    if len(text) > _MAX_TEXT:
-        raise _Invalid(f"invalid_{column}", f"{column} is longer than {_MAX_TEXT} characters")
-    return text
 
 
 def _league(text: str | None) -> str | None:

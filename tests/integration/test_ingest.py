@@ -11,6 +11,7 @@ from pathlib import Path
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.deadletter import MessageDeadLettered
+from streams.records.files import KEEP_BYTES
 from streams.records.models import RecordReceived
 from streams.settings import Settings
 from streams.topics import DEADLETTER, RECORDS_RECEIVED
@@ -85,3 +86,34 @@ def test_tail_prints_events_as_json_lines(settings: Settings) -> None:
     assert len(lines) == 30
     assert {line["meta"]["event_type"] for line in lines} == {"crowdlog.records.RecordReceived"}
     assert all({"topic", "partition", "offset", "name", "sport"} <= set(line) for line in lines)
+
+
+def test_ingest_oversized_and_deep_rows(settings: Settings, codec: Codec, tmp_path: Path) -> None:
+    """A 10 MB row once stopped ingest with MSG_SIZE_TOO_LARGE and a deep line with
+    RecursionError; now they are dead letters that fit in a Kafka message."""
+    huge = json.dumps({"id": "big", "name": "x" * 10_000_000, "sport": "golf"}).encode()
+    deep = b"[" * 100_000 + b"]" * 100_000
+    deep_small = b'{"id": "d", "name": "A B", "sport": "golf", "stats": ' + (
+        b"[" * 10_000 + b"]" * 10_000 + b"}")
+    good = [json.dumps({"id": str(n), "name": name, "sport": "tennis"}).encode()
+            for n, name in enumerate(["Serena Williams", "Roger Federer", "Rafael Nadal"])]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join([good[0], huge, good[1], deep, deep_small, good[2]]) + b"\n")
+
+    result = crowdlog(settings, "ingest", str(feed), "--provider", "acme")
+    assert result.returncode == 0, result.stderr
+    assert "read       6" in result.stdout and "accepted   3" in result.stdout
+    assert "rejected   3" in result.stdout
+
+    records = read_all(settings, codec, RECORDS_RECEIVED.name, "r")
+    assert sorted(r.provider_ref for r in records) == ["0", "1", "2"]  # type: ignore[attr-defined]
+    letters = {d.source_line: d for d in read_all(settings, codec, DEADLETTER.name, "d")
+               if isinstance(d, MessageDeadLettered)}
+    assert set(letters) == {2, 4, 5}
+    assert letters[2].error == "row_too_large"
+    assert letters[2].original_value == huge[:KEEP_BYTES]
+    assert f"truncated from {len(huge) + 1} bytes; the whole row is line 2 of {feed}" in (
+        letters[2].reason)
+    assert (letters[4].error, letters[4].original_value) == ("row_too_large", deep + b"\n")
+    assert (letters[5].error, letters[5].original_value) == ("nesting_too_deep",
+                                                             deep_small + b"\n")

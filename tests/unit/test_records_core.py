@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from streams.records.core import Rejection, normalise_row, valid_provider
+from streams.records.core import (
+    COLUMNS,
+    FIELD_MAX,
+    Rejection,
+    normalise_row,
+    row_entity_id,
+    valid_provider,
+)
 from streams.records.models import RecordReceived
 from tests.factories import PRODUCER, T0
 
@@ -49,7 +56,8 @@ def test_row_timestamp_is_the_event_time() -> None:
     ({"sport": None}, "missing_sport"),
     ({"id": "  "}, "missing_provider_ref"),
     ({"name": "1234"}, "invalid_name"),
-    ({"name": "x" * 201}, "invalid_name"),
+    ({"name": "x" * 201}, "field_too_long"),
+    ({"name": "Anthony \ud800Davis"}, "invalid_name"),  # JSON's "\ud800": half a character
     ({"country": "Atlantis"}, "invalid_country"),
     ({"twitter": "not a handle"}, "invalid_twitter_handle"),
     ({"instagram": "https://facebook.com/x"}, "invalid_instagram_handle"),
@@ -80,3 +88,52 @@ def test_provider_names() -> None:
     assert valid_provider("acme-sports.v2")
     assert not valid_provider("Acme Sports")
     assert not valid_provider("")
+
+
+# A value each column accepts, padded to a given length where the column's rules allow it.
+FITS = {"name": "A", "sport": "s", "league": "L", "team": "t", "provider_ref": "7",
+        "country": None, "updated_at": None, "twitter": None, "instagram": None,
+        "facebook": None}
+
+
+def test_every_column_has_a_maximum() -> None:
+    assert set(FIELD_MAX) == set(COLUMNS)
+
+
+@pytest.mark.parametrize("alias", [alias for aliases in COLUMNS.values() for alias in aliases])
+def test_a_value_longer_than_its_maximum_is_rejected(alias: str) -> None:
+    column = next(c for c, aliases in COLUMNS.items() if alias in aliases)
+    limit = FIELD_MAX[column]
+    outcome = normalise(**{alias: "x" * (limit + 1)})
+    assert outcome == Rejection("field_too_long", f"{alias} is {limit + 1} characters long,"
+                                f" more than the {limit} a {column} may have")
+
+
+@pytest.mark.parametrize("column", [c for c, start in FITS.items() if start is not None])
+def test_a_value_of_its_maximum_is_accepted(column: str) -> None:
+    start = FITS[column] or ""
+    value = start + "x" * (FIELD_MAX[column] - len(start))
+    event = normalise(**{COLUMNS[column][0]: value})
+    assert isinstance(event, RecordReceived)
+
+
+def test_length_is_checked_on_the_value_as_given() -> None:
+    assert normalise(id=10**200) == Rejection(  # 201 digits
+        "field_too_long", "id is 201 characters long, more than the 200 a provider_ref may have")
+    assert isinstance(e := normalise(id=10**199), RecordReceived) and len(e.provider_ref) == 200
+    padded = normalise(team=" " * 150 + "Lakers" + " " * 150)  # whitespace counts before folding
+    assert isinstance(padded, Rejection) and padded.code == "field_too_long"
+    assert isinstance(normalise(notes="x" * 100_000), RecordReceived)  # not a column of ours
+
+
+@pytest.mark.parametrize(("row", "entity"), [
+    ({"id": "7"}, "acme:7"),
+    ({"athlete_id": " 7 "}, "acme:7"),
+    ({}, None),
+    ({"id": "7" * 201}, None),
+    ({"id": "\ud800"}, None),
+    ({"id": {"nested": 1}}, None),
+    ({"id": "7", "ref": "x" * 201}, None),  # every alias of provider_ref must be valid
+])
+def test_row_entity_id(row: dict[str, object], entity: str | None) -> None:
+    assert row_entity_id(row, "acme") == entity
