@@ -7,8 +7,9 @@ Everything is measured in one run on the same broker, so the ratios hold on any 
 * crowdlog: the same N events as typed objects through ``EventProducer.send`` (which encodes)
   and ``EventConsumer.events`` (which decodes and yields typed events);
 * the codec alone, and the producer API with pre-encoded bytes, to show where time goes;
-* a Faust agent that decodes, re-encodes and forwards, against a raw consume->produce loop
-  doing the same work (DESIGN.md section 8).
+* crowdlog's stage runner (decode, step, encode, produce, state to the changelog, commit after
+  the flush) and a Faust agent that decodes, re-encodes and forwards, against a raw
+  consume->produce loop doing the same decode and encode (DESIGN.md section 8).
 
 Consumer timings start at the first message, so group joins do not count.
 Set CROWDLOG_BENCH_N (default 100000), CROWDLOG_BENCH_ROUNDS (default 3; medians are
@@ -21,6 +22,7 @@ import gc
 import os
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -39,8 +41,10 @@ from streams.events.model import Producer as StageProducer
 from streams.producer import PRODUCER_DEFAULTS, EventProducer
 from streams.records.core import normalise_row
 from streams.records.models import RecordReceived
+from streams.runner import RunnerConfig, StageRunner
 from streams.settings import Settings
-from streams.topics import RECORDS_RECEIVED, full_name
+from streams.stage import Stage
+from streams.topics import RECORDS_RECEIVED, TopicSpec, full_name
 
 ENTITIES = 5_000
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -181,6 +185,26 @@ def faust_forward(settings: Settings, source: str, target: str, n: int) -> float
         return raw_consume(settings.bootstrap_servers, target, n)
 
 
+def runner_forward(settings: Settings, codec: Codec, n: int) -> float:
+    """Time from the first to the n-th event the stage runner delivers: each event decoded,
+    stepped (its state written to the changelog, as the crowd stages do), encoded, produced."""
+    source = TopicSpec("src", (RecordReceived,), partitions=6)
+    stage = Stage("forward", (source,), lambda _key, _stored, event: ({"last": event.event_id},
+                                                                      [event]),
+                  StageProducer("bench", "1.0.0", "bench"))
+    runner = StageRunner(settings, codec, [stage],
+                         RunnerConfig(group_id=f"{settings.topic_prefix}runner"))
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        return raw_consume(settings.bootstrap_servers,
+                           full_name(RECORDS_RECEIVED, settings.topic_prefix), n)
+    finally:
+        stop.set()
+        thread.join(60)
+
+
 def one_round(bootstrap: str, codec: Codec, events: list[RecordReceived],
               encoded: list[tuple[bytes, bytes]]) -> dict[str, float]:
     """Seconds each path takes for the same events, on topics of this round alone."""
@@ -222,13 +246,15 @@ def one_round(bootstrap: str, codec: Codec, events: list[RecordReceived],
 
 
 def faust_round(bootstrap: str, codec: Codec,
-                encoded: list[tuple[bytes, bytes]]) -> tuple[Result, Result]:
-    """The Faust forwarder against a raw loop doing the same decode->encode->produce."""
+                encoded: list[tuple[bytes, bytes]]) -> tuple[Result, Result, Result]:
+    """The stage runner and the Faust forwarder against a raw loop doing the same
+    decode->encode->produce."""
     n = len(encoded)
     prefix = f"bench-{uuid.uuid4().hex[:8]}."
     settings = Settings(bootstrap_servers=bootstrap, topic_prefix=prefix, instance="bench")
     source, raw_target, faust_target = f"{prefix}src", f"{prefix}raw", f"{prefix}faust"
-    names = [source, raw_target, faust_target, f"{source}-warmup", f"{raw_target}-warmup"]
+    names = [source, raw_target, faust_target, f"{source}-warmup", f"{raw_target}-warmup",
+             full_name(RECORDS_RECEIVED, prefix)]
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(t, 6, 1) for t in names]).values():
         future.result()
@@ -236,10 +262,11 @@ def faust_round(bootstrap: str, codec: Codec,
         raw = warm_raw_producer(bootstrap, source)
         raw_produce(raw, source, encoded)
         raw_f = Result(RAW_FORWARD, n, raw_forward(bootstrap, codec, source, raw_target, n))
+        runner_f = Result(RUNNER_FORWARD, n, runner_forward(settings, codec, n))
         faust_f = Result(FAUST_FORWARD, n, faust_forward(settings, source, faust_target, n))
     finally:
-        admin.delete_topics(names)
-    return raw_f, faust_f
+        admin.delete_topics([*names, f"{prefix}crowdlog-forward-state-changelog"])
+    return raw_f, runner_f, faust_f
 
 
 RAW_PRODUCE, RAW_CONSUME, RAW_CONSUME_DECODE = "raw produce", "raw consume", "raw consume+decode"
@@ -247,6 +274,7 @@ OURS_PRODUCE, OURS_PRODUCE_ENCODED = "crowdlog produce (encodes)", "crowdlog pro
 OURS_CONSUME = "crowdlog consume (decodes)"
 BASELINE, OURS = "baseline: raw produce+consume", "crowdlog produce+consume"
 RAW_FORWARD, FAUST_FORWARD = "raw consume->decode->encode->produce", "Faust agent forward"
+RUNNER_FORWARD = "crowdlog stage runner forward"
 REFERENCES = {OURS_PRODUCE: RAW_PRODUCE, OURS_PRODUCE_ENCODED: RAW_PRODUCE,
               OURS_CONSUME: RAW_CONSUME_DECODE, OURS: BASELINE, FAUST_FORWARD: RAW_FORWARD}
 
@@ -272,8 +300,8 @@ def main() -> None:
     seconds = {name: statistics.median(r[name] for r in measured) for name in measured[0]}
     seconds[BASELINE] = seconds[RAW_PRODUCE] + seconds[RAW_CONSUME]
     seconds[OURS] = seconds[OURS_PRODUCE] + seconds[OURS_CONSUME]
-    print("Faust round ...", flush=True)
-    raw_f, faust_f = faust_round(bootstrap, codec, encoded[:n_faust])
+    print("stage runner and Faust round ...", flush=True)
+    raw_f, runner_f, faust_f = faust_round(bootstrap, codec, encoded[:n_faust])
 
     print(f"\nmedian of {rounds} rounds, {n} events each")
     print(f"{'path':<40}{'events/s':>12}  {'ratio':<6} reference")
@@ -282,8 +310,10 @@ def main() -> None:
         ratio = f"{seconds[reference] / spent:<6.0%} {reference}" if reference else ""
         print(f"{name:<40}{n / spent:>12,.0f}  {ratio}")
     print(f"{RAW_FORWARD:<40}{raw_f.rate:>12,.0f}")
-    print(f"{FAUST_FORWARD:<40}{faust_f.rate:>12,.0f}  {raw_f.seconds / faust_f.seconds:<6.0%} "
-          f"{RAW_FORWARD} ({n_faust} events, one round)")
+    for forward in (runner_f, faust_f):
+        print(f"{forward.name:<40}{forward.rate:>12,.0f}  "
+              f"{raw_f.seconds / forward.seconds:<6.0%} {RAW_FORWARD} ({n_faust} events, "
+              "one round)")
     print(f"\ncrowdlog path vs raw confluent-kafka: {seconds[BASELINE] / seconds[OURS]:.0%} "
           "(target 70%)")
 

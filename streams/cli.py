@@ -55,6 +55,10 @@ def _schemas(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 2: the file cannot be read; 1: events were not delivered; 0 otherwise, rejected
+    rows included (they are dead-lettered and counted by reason)."""
+    from confluent_kafka import KafkaException
+
     from streams.codecs import default_codec
     from streams.producer import DeliveryFailed, EventProducer
     from streams.records.core import valid_provider
@@ -66,16 +70,16 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return 2
     path = Path(args.file)
-    producer = EventProducer(settings, default_codec())
     try:
         fmt = args.format or detect_format(path)
+        producer = EventProducer(settings, default_codec())
         summary = run_ingest(path, provider=args.provider, fmt=fmt, producer=producer,
                              instance=settings.instance,
                              progress=not args.no_progress and sys.stderr.isatty())
     except UnreadableFile as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except DeliveryFailed as exc:
+    except (DeliveryFailed, KafkaException) as exc:  # KafkaException: refused when queued
         print(f"error: not every event reached Kafka: {exc}", file=sys.stderr)
         return 1
     print("\n".join(summary.lines()))
@@ -123,27 +127,14 @@ def _tail(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _worker(argv: Sequence[str]) -> int:
-    from streams.admin import TopicMismatch, catalogue_requests, ensure_topics
-    from streams.app import create_app, table_topics
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from streams.codecs import default_codec
-    from streams.pipeline import PipelineConfig, attach_stages
+    from streams.pipeline import PipelineConfig
+    from streams.worker import run_worker
 
-    settings = Settings.from_env()
-    codec = default_codec()
-    app = create_app(settings, codec)
-    attach_stages(app, settings, codec, PipelineConfig.from_env(settings.instance))
-    # Every topic the agents read, their tables' changelogs included, whole before Faust starts.
-    try:
-        ensure_topics(settings, [*catalogue_requests(settings), *table_topics(app)])
-    except (TopicMismatch, TimeoutError) as exc:
-        print(f"crowdlog worker: {exc}", file=sys.stderr)
-        return 2
-    if not app.conf.web_enabled and "--with-web" not in argv:
-        argv = [*argv, "--without-web"]  # Faust's worker binds its web port unless told not to
-    sys.argv = ["crowdlog", *argv]  # Faust's own CLI parses "worker ..." from here on
-    app.main()
-    return 0
+    if args.loglevel:
+        logs.configure(settings.log_format, args.loglevel)
+    return run_worker(settings, default_codec(), PipelineConfig.from_env(settings.instance))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
     tail.set_defaults(run=_tail)
 
-    commands.add_parser("worker", help="run the Faust worker (Faust's own options follow)")
+    worker = commands.add_parser("worker", help="run the crowd stages (and enrichment)")
+    worker.add_argument("--loglevel", help="default: CROWDLOG_LOG_LEVEL")
+    worker.set_defaults(run=_worker)
     add_commands(commands)
     add_tool_commands(commands)
     add_prediction_commands(commands)
@@ -198,8 +191,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     settings = Settings.from_env()
     logs.configure(settings.log_format, settings.log_level)
-    if args_list[:1] == ["worker"]:
-        return _worker(args_list)
     args = build_parser().parse_args(args_list)
     code: int = args.run(args, settings)
     return code

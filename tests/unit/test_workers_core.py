@@ -17,8 +17,8 @@ from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
 from streams.settings import Settings
 from streams.tasks.models import HitExpired
-from streams.workers import stage as workers_stage
 from streams.workers import grading, quality
+from streams.workers import stage as workers_stage
 from streams.workers.grading import GradingConfig, GradingState
 from streams.workers.models import (
     AnswerGraded,
