@@ -51,6 +51,7 @@ from streams.topics import DEADLETTER, full_name
 log = structlog.get_logger(__name__)
 
 RUNNER = Producer("runner", "1.0.0", "")  # names the runner in dead letters it writes itself
+STALL_CHECK = 30.0  # seconds between two looks for partitions that have input but do not move
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ class StageRunner:
         self._next_tick = {s.name: time.monotonic() + s.tick_interval for s in self._stages
                            if s.tick is not None}
         self._producer = EventProducer(settings, codec)
+        self._positions: dict[tuple[str, int], int] = {}
+        self._next_watch = time.monotonic() + STALL_CHECK
         self._dead_producer = Producer(RUNNER.stage, RUNNER.version, settings.instance)
         self.report = RunnerReport()
 
@@ -154,6 +157,7 @@ class StageRunner:
                 if messages:
                     self._process(consumer, messages)
                 self._tick()
+                self._watch(consumer)
         finally:
             self._producer.flush()
             consumer.close()  # leaves the group: the others take over without waiting
@@ -252,6 +256,24 @@ class StageRunner:
             except Exception:
                 log.exception("stage tick failed; it runs again next interval",
                               stage=stage.name)
+
+    def _watch(self, consumer: Consumer) -> None:
+        """Log every assigned partition that has input waiting but has not moved since the last
+        look: a stall is never silent (under Faust one was, for good)."""
+        now = time.monotonic()
+        if now < self._next_watch:
+            return
+        self._next_watch = now + STALL_CHECK
+        positions: dict[tuple[str, int], int] = {}
+        for tp in consumer.position(consumer.assignment()):
+            low, high = consumer.get_watermark_offsets(tp, cached=True)
+            position = tp.offset if tp.offset >= 0 else low
+            key = (tp.topic, tp.partition)
+            positions[key] = position
+            if high > position and self._positions.get(key) == position:
+                log.warning("partition stalled", topic=tp.topic, partition=tp.partition,
+                            position=position, behind=high - position, seconds=STALL_CHECK)
+        self._positions = positions
 
     def _on_assign(self, consumer: Consumer, assigned: list[TopicPartition]) -> None:
         """Keep the states of partitions still held, restore the new ones, drop the rest.
