@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,16 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return run_worker(settings, default_codec(), PipelineConfig.from_env(settings.instance))
 
 
+def _version() -> str:
+    try:
+        return version("crowdlog")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crowdlog", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     topics = commands.add_parser("topics", help="list or create the catalogue's topics")

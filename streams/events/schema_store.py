@@ -1,16 +1,20 @@
 """The schema store: every event schema, current and historical, without a registry server.
 
-Authors write schemas under ``schemas/<domain>/*.avsc`` and may refer to named types defined in
-other files (every event refers to ``crowdlog.common.EventMeta``). An *event schema* is a
+Authors write schemas under ``streams/schemas/<domain>/*.avsc`` and may refer to named types
+defined in other files (every event refers to ``crowdlog.common.EventMeta``). An *event schema* is a
 top-level record whose first field is ``meta``.
 
-Each event schema that was ever used to write events is kept, expanded and self-contained, under
-``schemas/published/<full name>/v<N>.avsc``. The store maps the CRC-64-AVRO fingerprint of each
-published version to its schema, so any historical event decodes with schema resolution. The
-current source schema of an event must be its latest published version: writing with an
-unpublished schema would produce events that later readers cannot look up.
+Each event schema that was ever used to write events is kept, expanded and self-contained,
+under ``streams/schemas/published/<full name>/v<N>.avsc``. The store maps the CRC-64-AVRO
+fingerprint of each published version to its schema, so any historical event decodes with schema
+resolution. The current source schema of an event must be its latest published version: writing
+with an unpublished schema would produce events that later readers cannot look up.
 ``publish()`` adds a new version after checking that the new schema reads every earlier one
 (BACKWARD_TRANSITIVE).
+
+The schemas are package data of ``streams``: a wheel carries them, and ``importlib.resources``
+finds them wherever ``streams`` is imported from, a checkout's source tree (where ``publish()``
+writes, for review and commit) or an installed wheel.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,11 +37,15 @@ PUBLISHED_DIR = "published"
 
 
 def default_schema_dir() -> Path:
-    """``CROWDLOG_SCHEMA_DIR`` or the ``schemas/`` directory of this checkout."""
+    """``CROWDLOG_SCHEMA_DIR``, else the ``schemas`` directory of the ``streams`` package."""
     configured = os.environ.get("CROWDLOG_SCHEMA_DIR")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[2] / "schemas"
+    packaged = files("streams") / "schemas"
+    if not isinstance(packaged, Path):  # imported from a zip file: rglob and publish need files
+        raise SchemaStoreError(f"crowdlog must be installed as files to read its schemas "
+                               f"({packaged}), or set CROWDLOG_SCHEMA_DIR")
+    return packaged
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,8 @@ class SchemaStore:
     @classmethod
     def load(cls, root: Path | None = None) -> SchemaStore:
         root = root or default_schema_dir()
+        if not root.is_dir():
+            raise SchemaStoreError(f"no schema directory at {root}")
         sources = [
             _load_json(path)
             for path in sorted(root.rglob("*.avsc"))
