@@ -52,7 +52,31 @@ def _schemas(args: argparse.Namespace, settings: Settings) -> int:
         marks = " (unpublished changes)" if name in unpublished else ""
         versions = ", ".join(f"v{v.version}={v.fingerprint.hex()}" for v in store.versions(name))
         print(f"{name}: {versions or 'never published'}{marks}")
-    return 1 if args.action == "check" and unpublished else 0
+    problems = _registry_check(settings) if args.action == "check" else 0
+    return 1 if args.action == "check" and (unpublished or problems) else 0
+
+
+def _registry_check(settings: Settings) -> int:
+    """With a registry configured: each catalogue subject against the local store; problems."""
+    from streams.codecs import default_codec
+    from streams.events.registry import RegistryUnavailable
+    from streams.topics import CATALOGUE, full_name
+
+    codec = default_codec()
+    if codec.registry is None:
+        return 0
+    problems = 0
+    for spec in CATALOGUE:
+        topic = full_name(spec, settings.topic_prefix)
+        for event_type in spec.event_types:
+            try:
+                status = codec.registry.compare(topic, codec.store.current(event_type.schema_name))
+            except RegistryUnavailable as exc:
+                print(f"crowdlog: {exc}", file=sys.stderr)
+                return 1
+            problems += status.startswith("PROBLEM")
+            print(f"registry {topic}-{event_type.schema_name}: {status}")
+    return problems
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:

@@ -102,8 +102,8 @@ class EventProducer:
 
     def send(self, event: Event, *, topic: str | None = None) -> None:
         """Queue ``event``; its delivery is reported asynchronously (served by later calls)."""
-        self.send_encoded(event.entity_id, self._codec.encode(event),
-                          topic or self.topic_of(event))
+        topic = topic or self.topic_of(event)
+        self.send_encoded(event.entity_id, self._codec.encode_for(event, topic), topic)
 
     def send_encoded(self, key: str, value: bytes, topic: str,
                      partition: int | None = None) -> None:

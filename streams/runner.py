@@ -41,6 +41,7 @@ from streams.events.codec import Codec
 from streams.events.deadletter import dead_letter_message
 from streams.events.errors import EventFormatError
 from streams.events.model import Event, Producer
+from streams.events.registry import RegistryUnavailable, SchemaRefused
 from streams.logs import Handling, handling
 from streams.producer import MAX_EVENT_BYTES, EventProducer
 from streams.settings import Settings
@@ -201,8 +202,11 @@ class StageRunner:
         try:
             key = stage.state_key(event)
             state, outputs = stage.step(key, states.get(key), event)
-            outcome = _Outcome(key, state, [(o.entity_id, self._codec.encode(o),
-                                             self._producer.topic_of(o)) for o in outputs])
+            topics = [self._producer.topic_of(o) for o in outputs]
+            outcome = _Outcome(key, state, [(o.entity_id, self._codec.encode_for(o, topic), topic)
+                                            for o, topic in zip(outputs, topics, strict=True)])
+        except (RegistryUnavailable, SchemaRefused):
+            raise  # operational: nothing is sent or committed, the input is read again
         except Exception:
             self._dead_letter(message, "stage_error", traceback.format_exc(limit=8),
                               stage.producer)

@@ -8,6 +8,10 @@ the same event type, so events written years ago with older versions still decod
 Bodies of current-version events are written and read by functions compiled from the schema
 (``compiled.py``), about three times faster than fastavro's interpreter; other versions, and
 schemas the compiler does not handle, go through fastavro with schema resolution.
+
+Given a ``SchemaRegistry`` the codec also writes the Confluent wire format (``encode_for``, per
+topic), and it always reads both framings: ``C3 01`` + fingerprint, or ``00`` + schema id
+(``streams.events.registry``). The body is the same Avro either way.
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ from streams.events.compiled import (
 from streams.events.errors import CorruptEvent, InvalidEvent, UnknownEventType
 from streams.events.fingerprint import HEADER_SIZE, MAGIC
 from streams.events.model import Event
+from streams.events.registry import (
+    WIRE_HEADER_SIZE,
+    WIRE_MAGIC,
+    SchemaRegistry,
+    UnknownSchemaId,
+    schema_id_of,
+    wire_header,
+)
 from streams.events.schema_store import SchemaStore, SchemaVersion
 
 BodyWriter = Callable[[dict[str, Any]], bytes]
@@ -64,14 +76,19 @@ def _fastavro_reader(writer: SchemaVersion, reader: SchemaVersion) -> BodyReader
     return read
 
 
+def _body_start(data: bytes) -> int:
+    """Where the Avro body starts in either framing."""
+    return WIRE_HEADER_SIZE if data[:1] == WIRE_MAGIC else HEADER_SIZE
+
+
 def peek_event_id(data: bytes) -> str:
-    """An encoded event's id, read without decoding the rest.
+    """An encoded event's id, read without decoding the rest (either framing).
 
     Every event schema starts with ``meta``, whose first field is the ``event_id`` string (the
     schema store refuses any other shape), so the id is the first string of the body.
     """
     try:
-        end, start = read_length(data, HEADER_SIZE)
+        end, start = read_length(data, _body_start(data))
         if end > len(data):
             raise Truncated
         return data[start:end].decode()
@@ -82,8 +99,10 @@ def peek_event_id(data: bytes) -> str:
 class Codec:
     """Encodes registered event classes and decodes any published version of them."""
 
-    def __init__(self, store: SchemaStore, event_types: Iterable[type[Event]]) -> None:
+    def __init__(self, store: SchemaStore, event_types: Iterable[type[Event]],
+                 registry: SchemaRegistry | None = None) -> None:
         self.store = store
+        self.registry = registry
         self._classes: dict[str, type[Event]] = {}
         self._writers: dict[type[Event], tuple[bytes, BodyWriter]] = {}
         self._readers: dict[bytes, BodyReader] = {}
@@ -106,11 +125,18 @@ class Codec:
         except _ENCODE_ERRORS as exc:
             raise InvalidEvent(f"{event.schema_name} does not fit its schema: {exc!r}") from exc
 
+    def encode_for(self, event: Event, topic: str) -> bytes:
+        """``event`` as it is written to ``topic``: the Confluent wire format with a registry
+        (the schema registered under the topic's subject first), single-object without."""
+        encoded = self.encode(event)
+        if self.registry is None:
+            return encoded
+        schema_id = self.registry.id_for(topic, self.store.current(event.schema_name))
+        return wire_header(schema_id) + encoded[HEADER_SIZE:]
+
     def decode_record(self, data: bytes) -> tuple[SchemaVersion, dict[str, Any]]:
         """Decode to the writer's schema version and a record shaped by the current schema."""
-        if len(data) < HEADER_SIZE or data[:2] != MAGIC:
-            raise CorruptEvent("not an Avro single-object encoded event (bad marker or too short)")
-        writer = self.store.by_fingerprint(data[2:HEADER_SIZE])
+        writer, start = self._writer_of(data)
         if writer.name not in self._classes:
             raise UnknownEventType(f"no event class is registered for {writer.name}")
         read = self._readers.get(writer.fingerprint)
@@ -118,7 +144,7 @@ class Codec:
             read = _fastavro_reader(writer, self.store.current(writer.name))
             self._readers[writer.fingerprint] = read
         try:
-            record, end = read(data, HEADER_SIZE)
+            record, end = read(data, start)
         except _DECODE_ERRORS as exc:
             raise CorruptEvent(
                 f"undecodable {writer.name} v{writer.version} body: {exc!r}"
@@ -126,6 +152,19 @@ class Codec:
         if end != len(data):
             raise CorruptEvent(f"{len(data) - end} trailing bytes after a {writer.name} body")
         return writer, record
+
+    def _writer_of(self, data: bytes) -> tuple[SchemaVersion, int]:
+        """The writer schema named by the framing, and where the body starts."""
+        if data[:1] == WIRE_MAGIC and len(data) >= WIRE_HEADER_SIZE:
+            if self.registry is None:
+                raise UnknownSchemaId(
+                    f"Confluent wire format (schema id {schema_id_of(data)}) but no schema "
+                    "registry is configured: set CROWDLOG_SCHEMA_REGISTRY_URL")
+            return self.registry.writer(schema_id_of(data)), WIRE_HEADER_SIZE
+        if len(data) < HEADER_SIZE or data[:2] != MAGIC:
+            raise CorruptEvent("not an Avro event: neither the single-object marker (C3 01) nor "
+                               "the Confluent wire format (00 + schema id), or too short")
+        return self.store.by_fingerprint(data[2:HEADER_SIZE]), HEADER_SIZE
 
     def decode(self, data: bytes) -> Event:
         return self.decode_versioned(data)[1]

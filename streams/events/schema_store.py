@@ -180,6 +180,10 @@ class SchemaStore:
             )
         return latest
 
+    def find(self, fingerprint: bytes) -> SchemaVersion | None:
+        """The published version with this fingerprint, if any."""
+        return self._by_fingerprint.get(fingerprint)
+
     def by_fingerprint(self, fingerprint: bytes) -> SchemaVersion:
         try:
             return self._by_fingerprint[fingerprint]

@@ -13,6 +13,7 @@ from streams.events.codec import Codec, peek_event_id
 from streams.events.deadletter import MessageDeadLettered, dead_letter_message
 from streams.events.errors import CorruptEvent, UnknownEventType, UnknownFingerprint
 from streams.events.fingerprint import MAGIC
+from streams.events.registry import UnknownSchemaId
 from streams.events.schema_store import SchemaStore
 from streams.records.models import RecordReceived
 from tests.factories import PRODUCER, T0, record
@@ -48,10 +49,15 @@ def test_dead_letter_keeps_bytes_exactly() -> None:
     assert decoded.original_key == b"k\xff"
 
 
-@pytest.mark.parametrize("data", [b"", b"\xc3", b"\x00\x01" + bytes(20), b"{\"json\": true}"])
+@pytest.mark.parametrize("data", [b"", b"\xc3", b"\x01\x01" + bytes(20), b"{\"json\": true}"])
 def test_not_single_object_encoded(data: bytes) -> None:
     with pytest.raises(CorruptEvent):
         CODEC.decode(data)
+
+
+def test_confluent_framing_without_a_registry_says_what_to_set() -> None:
+    with pytest.raises(UnknownSchemaId, match="CROWDLOG_SCHEMA_REGISTRY_URL"):
+        CODEC.decode(b"\x00\x00\x00\x00\x07" + bytes(20))
 
 
 def test_unknown_fingerprint() -> None:
