@@ -96,20 +96,12 @@ def backoff_from_env(environ: Mapping[str, str] | None = None) -> Backoff:
         raise ValueError(f"{PATIENCE_ENV} must be a number of seconds >= 0, not {raw!r}") from None
 
 
-class DatabaseUnavailable(SystemExit):
+class DatabaseUnavailable(Exception):
     """The database stayed out of reach for the whole patience: the sink stops.
 
-    A ``SystemExit`` (status 3) so that ``crowdlog sink event-index`` ends with the one log line
-    that says why, rather than a traceback, and its supervisor sees a failure; in-process
-    callers catch it by name.
+    ``crowdlog sink event-index`` turns it into exit status ``EXIT_DATABASE_UNAVAILABLE`` after
+    the one log line that says why, so its supervisor sees a failure and no traceback.
     """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(EXIT_DATABASE_UNAVAILABLE)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def is_operational(exc: DBAPIError) -> bool:

@@ -112,11 +112,15 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sink(args: argparse.Namespace, settings: Settings) -> int:
+    from sinks.outage import EXIT_DATABASE_UNAVAILABLE, DatabaseUnavailable
     from sinks.runner import run_event_index
     from streams.codecs import default_codec
 
-    report = run_event_index(settings, default_codec(), database_url=args.database_url,
-                             idle_timeout=args.idle_timeout)
+    try:
+        report = run_event_index(settings, default_codec(), database_url=args.database_url,
+                                 idle_timeout=args.idle_timeout)
+    except DatabaseUnavailable:  # already logged, in one line
+        return EXIT_DATABASE_UNAVAILABLE
     print(f"indexed {report.stored} new events ({report.consumed} consumed, "
           f"{report.dead_lettered} undecodable and {report.refused} refused by the database, "
           f"both dead-lettered) in {report.batches} batches")
