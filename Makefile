@@ -5,9 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 WITH_KAFKA := infra/with-services.sh --
-WITH_SERVICES := infra/with-services.sh --postgres --
+WITH_SERVICES := infra/with-services.sh --postgres --registry --
 
-.PHONY: help install demo test test-unit lint bench kafka-up kafka-down postgres-up postgres-down clean
+.PHONY: help install demo test test-unit lint bench kafka-up kafka-down postgres-up postgres-down registry-up registry-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ demo: install ## start Kafka, create topics, ingest the sample feed, index it, s
 # run goes first and alone: its cost bar measures how fast the stages react, which other tests
 # competing for the two cores would change.
 PYTEST := env CROWDLOG_REQUIRE_SERVICES=1 $(PY) -m pytest
-test: install ## unit + integration tests against a real Kafka broker and PostgreSQL
+test: install ## unit + integration tests against a real Kafka broker, PostgreSQL and Schema Registry
 	$(WITH_SERVICES) bash -c '$(PYTEST) -m solo -rP && $(PYTEST) -m "not solo" -n 4 --dist load --maxschedchunk 1'
 
 test-unit: install ## the tests that need no broker or database
@@ -40,12 +40,13 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: install ## throughput vs raw confluent-kafka; consensus vs batch methods; crowd cost; models vs batch; lineage cost
+bench: install ## throughput vs raw confluent-kafka; consensus vs batch methods; crowd cost; models vs batch; lineage cost; registry framing
 	$(WITH_KAFKA) $(PY) -m benchmarks.throughput
 	$(PY) -m benchmarks.crowd_accuracy
 	$(PY) -m benchmarks.crowd_pipeline
 	$(PY) -m benchmarks.prediction
 	$(PY) -m benchmarks.lineage
+	infra/with-services.sh --registry -- $(PY) -m benchmarks.framing
 
 kafka-up: ## start the local broker (assembled from Maven Central on first use)
 	bash infra/kafka/kafka.sh up
@@ -59,7 +60,14 @@ postgres-up: ## start the local PostgreSQL used by the tests
 postgres-down: ## stop the local PostgreSQL
 	bash infra/postgres/postgres.sh down
 
+registry-up: install ## start the local Schema Registry (Apicurio, assembled from Maven Central on first use)
+	bash infra/registry/registry.sh up
+
+registry-down: ## stop the local Schema Registry (its schemas are in memory: they go with it)
+	bash infra/registry/registry.sh down
+
 clean: ## stop services and remove the virtualenv, local state and caches
 	-bash infra/kafka/kafka.sh down --purge
 	-bash infra/postgres/postgres.sh down --purge
-	rm -rf $(VENV) .state build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis crowdlog.db
+	-bash infra/registry/registry.sh down --purge
+	rm -rf $(VENV) .state build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis crowdlog.db

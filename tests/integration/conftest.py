@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from streams.admin import create_topics
 from streams.settings import Settings
@@ -23,6 +24,22 @@ def bootstrap() -> str:
     except Exception as exc:
         missing_service(f"Kafka at {servers} does not answer: {exc}")
     return str(servers)
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url() -> str:
+    """The Confluent-API base URL of a real Schema Registry (`make test` starts Apicurio).
+
+    Tests opt in with this fixture: the pipeline's own CROWDLOG_SCHEMA_REGISTRY_URL is not set.
+    """
+    url = os.environ.get("CROWDLOG_TEST_SCHEMA_REGISTRY_URL")
+    if not url:
+        missing_service("no Schema Registry: CROWDLOG_TEST_SCHEMA_REGISTRY_URL is not set")
+    try:
+        SchemaRegistryClient({"url": str(url), "timeout": 15}).get_subjects()
+    except Exception as exc:
+        missing_service(f"Schema Registry at {url} does not answer: {exc}")
+    return str(url)
 
 
 @pytest.fixture
