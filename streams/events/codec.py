@@ -105,9 +105,11 @@ class Codec:
         self.registry = registry
         self._classes: dict[str, type[Event]] = {}
         self._writers: dict[type[Event], tuple[bytes, BodyWriter]] = {}
+        self._current: dict[type[Event], SchemaVersion] = {}
         self._readers: dict[bytes, BodyReader] = {}
         for cls in event_types:
             current = store.current(cls.schema_name)
+            self._current[cls] = current
             self._classes[cls.schema_name] = cls
             try:
                 self._writers[cls] = (current.header, compile_encoder(current.schema))
@@ -131,7 +133,7 @@ class Codec:
         encoded = self.encode(event)
         if self.registry is None:
             return encoded
-        schema_id = self.registry.id_for(topic, self.store.current(event.schema_name))
+        schema_id = self.registry.id_for(topic, self._current[type(event)])
         return wire_header(schema_id) + encoded[HEADER_SIZE:]
 
     def decode_record(self, data: bytes) -> tuple[SchemaVersion, dict[str, Any]]:
