@@ -5,9 +5,13 @@ caller asks for the next one (or the next batch). librdkafka's auto-commit then 
 those stored offsets, so a crash redelivers unhandled events (at-least-once) and consumers stay
 idempotent by event id.
 
-A message that cannot be decoded is published to ``deadletter`` with its original bytes, its
-topic, partition and offset and the reason; the dead letters are flushed before the offset past
-them is stored, so consumption continues and nothing is lost.
+A message that cannot be decoded (a null value, bytes that are not an event, an unknown schema
+fingerprint, a cut body) is published to ``deadletter`` with its original bytes (the first
+768 KiB of a bigger one, with the cut and its coordinates stated), its topic, partition and
+offset and the reason; the dead letters are flushed before the offset past them is stored, so
+consumption continues and nothing is lost. A read-only tool that follows a topic (``crowdlog
+tail``) passes ``on_undecodable`` instead: it reports the message and moves on, and writes
+nothing to the log.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from streams.events.schema_store import SchemaVersion
 from streams.logs import Handling, handling
 from streams.producer import EventProducer
 from streams.settings import Settings
+from streams.tools.log_reader import Coordinates, Undecodable, decode_value, describe
 from streams.topics import DEADLETTER, full_name
 
 log = structlog.get_logger(__name__)
@@ -46,6 +51,8 @@ CONSUMER_VERSION = "1.0.0"
 # Given the partitions just assigned, where to start each one (by (topic, partition)); used by
 # sinks that keep their applied position in their own database.
 StartOffsets = Callable[[list[tuple[str, int]]], dict[tuple[str, int], int]]
+
+EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +81,23 @@ class Batch:
 
 
 class EventConsumer:
-    """Subscribes to topics and yields decoded events, dead-lettering undecodable messages."""
+    """Subscribes to topics and yields decoded events, dead-lettering undecodable messages.
+
+    With ``on_undecodable`` an undecodable message is handed to it instead, and nothing is
+    published: for tools that read the log and must not write to it.
+    """
 
     def __init__(self, settings: Settings, codec: Codec, topics: Iterable[str], group_id: str,
                  *, from_beginning: bool = True, config: dict[str, str] | None = None,
                  start_offsets: StartOffsets | None = None,
-                 deadletter: EventProducer | None = None) -> None:
+                 deadletter: EventProducer | None = None,
+                 on_undecodable: Callable[[Undecodable], None] | None = None) -> None:
         self._settings = settings
         self._codec = codec
         self._start_offsets = start_offsets
         self._deadletter = deadletter
         self._owns_deadletter = deadletter is None
+        self._on_undecodable = on_undecodable
         self._deadletter_topic = full_name(DEADLETTER, settings.topic_prefix)
         self._handled: dict[tuple[str, int], int] = {}
         self._dead_pending = 0
@@ -162,32 +175,30 @@ class EventConsumer:
         return True
 
     def _decode(self, msg: Message, topic: str, partition: int, offset: int) -> Consumed | None:
-        key, value = _as_bytes(msg.key()), _as_bytes(msg.value())
-        timestamp = datetime.fromtimestamp(msg.timestamp()[1] / 1000, tz=UTC)
         try:
-            if value is None:
-                raise EventFormatError("tombstone (null value) where an event was expected")
-            schema, event = self._codec.decode_versioned(value)
+            return consumed(self._codec, msg, topic, partition, offset)
         except EventFormatError as exc:
-            self._dead_letter(topic, partition, offset, key=key, value=value,
-                              timestamp=timestamp, exc=exc)
+            if self._on_undecodable is not None:
+                self._on_undecodable(Undecodable.of(Coordinates(topic, partition, offset), exc))
+            else:
+                self._dead_letter(msg, topic, partition, offset, exc)
             return None
-        return Consumed(event, schema, topic, partition, offset, key, timestamp, value)
 
-    def _dead_letter(self, topic: str, partition: int, offset: int, *, key: bytes | None,
-                     value: bytes | None, timestamp: datetime, exc: EventFormatError) -> None:
+    def _dead_letter(self, msg: Message, topic: str, partition: int, offset: int,
+                     exc: EventFormatError) -> None:
         if self._deadletter is None:
             self._deadletter = EventProducer(self._settings, self._codec)
         letter = dead_letter_message(
-            topic=topic, partition=partition, offset=offset, key=key, value=value,
-            timestamp=timestamp, error=exc.code, reason=str(exc),
+            topic=topic, partition=partition, offset=offset, key=_as_bytes(msg.key()),
+            value=_as_bytes(msg.value()), timestamp=message_time(msg), error=exc.code,
+            reason=str(exc),
             producer=Producer(CONSUMER_STAGE, CONSUMER_VERSION, self._settings.instance),
         )
         self._deadletter.send(letter, topic=self._deadletter_topic)
         self._dead_pending += 1
         self.dead_lettered += 1
         log.warning("dead-lettered an undecodable message", topic=topic, partition=partition,
-                    offset=offset, error=exc.code, reason=str(exc))
+                    offset=offset, error=exc.code, reason=describe(exc))
 
     def _store_handled(self) -> None:
         if not self._handled:
@@ -246,6 +257,25 @@ class EventConsumer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def consumed(codec: Codec, msg: Message, topic: str, partition: int, offset: int) -> Consumed:
+    """The message at ``topic``/``partition``@``offset`` as a decoded event with its
+    coordinates; ``EventFormatError`` when it is none (``decode_value``)."""
+    key, value = _as_bytes(msg.key()), _as_bytes(msg.value())
+    schema, event = decode_value(codec, value)
+    assert value is not None  # decode_value refuses a null value
+    return Consumed(event, schema, topic, partition, offset, key, message_time(msg), value)
+
+
+def message_time(msg: Message) -> datetime:
+    """The message's timestamp; the epoch when it has none, or one no ``datetime`` can hold
+    (a broker that accepts any producer time, as Kafka 3's default does, lets year 10000 in)."""
+    millis = msg.timestamp()[1]
+    try:
+        return datetime.fromtimestamp(millis / 1000, tz=UTC) if millis >= 0 else EPOCH
+    except (OverflowError, ValueError, OSError):
+        return EPOCH
 
 
 def _coordinates(msg: Message) -> tuple[str, int, int]:

@@ -76,6 +76,13 @@ def _fastavro_reader(writer: SchemaVersion, reader: SchemaVersion) -> BodyReader
     return read
 
 
+def _short(exc: Exception) -> str:
+    """An error's repr cut to a line: a decoder's error may repeat the whole body (a 1 MB
+    message gave a 3.9 million character reason)."""
+    text = repr(exc)
+    return text if len(text) <= 300 else f"{text[:300]}... ({len(text)} characters)"
+
+
 def _body_start(data: bytes) -> int:
     """Where the Avro body starts in either framing."""
     return WIRE_HEADER_SIZE if data[:1] == WIRE_MAGIC else HEADER_SIZE
@@ -93,7 +100,7 @@ def peek_event_id(data: bytes) -> str:
             raise Truncated
         return data[start:end].decode()
     except (Truncated, Malformed, UnicodeDecodeError) as exc:
-        raise CorruptEvent(f"no event id at the start of the body: {exc!r}") from exc
+        raise CorruptEvent(f"no event id at the start of the body: {_short(exc)}") from exc
 
 
 class Codec:
@@ -125,7 +132,8 @@ class Codec:
         try:
             return header + write(event.to_avro())
         except _ENCODE_ERRORS as exc:
-            raise InvalidEvent(f"{event.schema_name} does not fit its schema: {exc!r}") from exc
+            raise InvalidEvent(
+                f"{event.schema_name} does not fit its schema: {_short(exc)}") from exc
 
     def encode_for(self, event: Event, topic: str) -> bytes:
         """``event`` as it is written to ``topic``: the Confluent wire format with a registry
@@ -149,7 +157,7 @@ class Codec:
             record, end = read(data, start)
         except _DECODE_ERRORS as exc:
             raise CorruptEvent(
-                f"undecodable {writer.name} v{writer.version} body: {exc!r}"
+                f"undecodable {writer.name} v{writer.version} body: {_short(exc)}"
             ) from exc
         if end != len(data):
             raise CorruptEvent(f"{len(data) - end} trailing bytes after a {writer.name} body")
@@ -177,4 +185,5 @@ class Codec:
         try:
             return writer, self._classes[writer.name].from_avro(record)
         except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptEvent(f"{writer.name} record does not fit its class: {exc!r}") from exc
+            raise CorruptEvent(
+                f"{writer.name} record does not fit its class: {_short(exc)}") from exc

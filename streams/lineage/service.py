@@ -18,7 +18,6 @@ import structlog
 
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
-from streams.events.errors import EventFormatError
 from streams.events.model import Event
 from streams.lineage.core import LineageConfig, LineageState, observe
 from streams.lineage.models import EventRetracted, RedactionRequested
@@ -38,17 +37,19 @@ class LineageReport:
     redactions: int = 0
     retractions: int = 0
     preloaded: int = 0
+    dead_lettered: int = 0
     caught_up: bool = False
 
 
 def _existing(settings: Settings, codec: Codec, topic: str) -> Iterator[Event]:
-    """The events of ``topic`` up to its end when called; undecodable ones are skipped here
-    (the main loop dead-letters them)."""
-    for message in LogReader(settings, [topic]).messages():
-        try:
-            yield codec.decode(message.value or b"")
-        except EventFormatError:
-            continue
+    """The events of ``topic`` up to its end when called. A message that is no event is passed
+    over here and counted in the log (the main loop dead-letters it when it reads it)."""
+    reader = LogReader(settings, [topic])
+    for _where, event in reader.events(codec):
+        yield event
+    if reader.undecodable:
+        log.warning("undecodable messages passed over while preloading", topic=topic,
+                    messages=len(reader.undecodable), first=str(reader.undecodable[0]))
 
 
 def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig, *,
@@ -82,6 +83,7 @@ def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig,
                         producer.send(output)
                         report.retractions += isinstance(output, EventRetracted)
                 producer.flush()
+                report.dead_lettered = consumer.dead_lettered
                 idle_since = time.monotonic()
                 if stop.is_set():
                     break

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import uuid
+import sys
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -115,22 +115,24 @@ def save_plot(curve: ErrorCurve, path: Path) -> None:
 
 
 def read_curve(settings: Settings, codec: Codec, *, model: str | None = None,
-               window: int = 200, idle_timeout: float = 5.0) -> ErrorCurve:
-    """The error curve from the whole of ``prediction.metrics`` (a throwaway group)."""
-    from streams.consumer import EventConsumer  # noqa: PLC0415 - no Kafka client at import
+               window: int = 200, idle_timeout: float = 5.0) -> tuple[ErrorCurve, list[str]]:
+    """The error curve from ``prediction.metrics`` as it is now, and a line for each message or
+    partition it had to do without (read like ``rank.read_ranking``: nothing written)."""
+    from streams.tools.log_reader import LogReader  # noqa: PLC0415 - no Kafka client at import
 
-    topic = full_name(PREDICTION_METRICS, settings.topic_prefix)
-    with EventConsumer(settings, codec, [topic], group_id=f"crowdlog-plot-{uuid.uuid4().hex}",
-                       config={"enable.auto.commit": "false"}) as consumer:
-        return error_curve((c.event for c in consumer.events(idle_timeout=idle_timeout)),
-                           model, window)
+    reader = LogReader(settings, [full_name(PREDICTION_METRICS, settings.topic_prefix)],
+                       idle_timeout=idle_timeout)
+    curve = error_curve((event for _where, event in reader.events(codec)), model, window)
+    return curve, reader.problems()
 
 
 def plot_command(args: argparse.Namespace, settings: Settings) -> int:
     from streams.codecs import default_codec  # noqa: PLC0415 - schemas load when run
 
-    curve = read_curve(settings, default_codec(), model=args.model, window=args.window,
-                       idle_timeout=args.idle_timeout)
+    curve, problems = read_curve(settings, default_codec(), model=args.model,
+                                 window=args.window, idle_timeout=args.idle_timeout)
+    for line in problems:
+        print(line, file=sys.stderr)
     print(summary(curve))
     if not curve.outcomes:
         return 1
@@ -149,5 +151,5 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     plot.add_argument("--window", type=positive, default=200,
                       help="outcomes per point of the windowed log error (default: 200)")
     plot.add_argument("--idle-timeout", type=float, default=5.0,
-                      help="stop reading after this many seconds without events")
+                      help="seconds a partition may stay silent before its end (default 5)")
     plot.set_defaults(run=plot_command)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import uuid
+import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
@@ -108,25 +108,29 @@ def ranking_json(ranked: list[Ranked]) -> str:
 
 
 def read_ranking(settings: Settings, codec: Codec, top: int, *,
-                 idle_timeout: float = 5.0) -> list[Ranked]:
-    """Rank from the whole of ``records.received`` and ``prediction.pageviews``.
+                 idle_timeout: float = 5.0) -> tuple[list[Ranked], list[str]]:
+    """Rank from ``records.received`` and ``prediction.pageviews`` as they are now, and a line
+    for each message or partition the ranking had to do without.
 
-    A throwaway consumer group without auto-commit reads from the beginning every time and
-    leaves no position behind that a later run would resume from.
+    Read without a consumer group (``LogReader``): nothing is committed, and a message that is
+    no event is reported, never dead-lettered, since a ranking only reads the log.
     """
-    from streams.consumer import EventConsumer  # noqa: PLC0415 - no Kafka client at import
+    from streams.tools.log_reader import LogReader  # noqa: PLC0415 - no Kafka client at import
 
     topics = [full_name(spec, settings.topic_prefix)
               for spec in (RECORDS_RECEIVED, PREDICTION_PAGEVIEWS)]
-    with EventConsumer(settings, codec, topics, group_id=f"crowdlog-rank-{uuid.uuid4().hex}",
-                       config={"enable.auto.commit": "false"}) as consumer:
-        return rank((c.event for c in consumer.events(idle_timeout=idle_timeout)), top)
+    reader = LogReader(settings, topics, idle_timeout=idle_timeout)
+    ranked = rank((event for _where, event in reader.events(codec)), top)
+    return ranked, reader.problems()
 
 
 def rank_command(args: argparse.Namespace, settings: Settings) -> int:
     from streams.codecs import default_codec  # noqa: PLC0415 - schemas load when run
 
-    ranked = read_ranking(settings, default_codec(), args.top, idle_timeout=args.idle_timeout)
+    ranked, problems = read_ranking(settings, default_codec(), args.top,
+                                    idle_timeout=args.idle_timeout)
+    for line in problems:
+        print(line, file=sys.stderr)
     print(ranking_json(ranked) if args.json else format_ranking(ranked))
     return 0
 
@@ -146,5 +150,5 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--top", type=positive, default=20, help="how many (default: 20)")
     parser.add_argument("--json", action="store_true", help="a JSON list instead of a table")
     parser.add_argument("--idle-timeout", type=float, default=5.0,
-                        help="stop reading after this many seconds without events")
+                        help="seconds a partition may stay silent before its end (default 5)")
     parser.set_defaults(run=rank_command)

@@ -41,6 +41,7 @@ from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageVie
 from streams.prediction.snapshots import SnapshotError
 from streams.producer import EventProducer
 from streams.settings import Settings
+from streams.tools.log_reader import Coordinates, decode_value, describe
 from streams.topics import (
     ENRICHMENT_PROFILES,
     LINEAGE_RETRACTIONS,
@@ -153,6 +154,7 @@ class PredictionReport:
     snapshots: int = 0
     restored_outcomes: int | None = None
     rebuilds: int = 0
+    dead_lettered: int = 0
 
 
 def run_prediction_service(settings: Settings, codec: Codec, config: PredictionConfig, *,
@@ -194,6 +196,7 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
                         report.evaluations += isinstance(output, ModelEvaluated)
                     report.events += 1
                 position.update(batch.positions)
+                report.dead_lettered = consumer.dead_lettered
                 if state.needs_rebuild:
                     rebuild()
                     saved_at = time.monotonic()
@@ -268,11 +271,14 @@ def read_outcomes(settings: Settings, codec: Codec, topic: str, start: int, end:
                 if offset is None or offset >= end:
                     return
                 try:
-                    event = codec.decode(msg.value() or b"")
-                except EventFormatError:
-                    continue
-                if isinstance(event, PageViewsObserved):
-                    yield event
+                    _schema, event = decode_value(codec, msg.value())
+                except EventFormatError as exc:
+                    log.info("undecodable outcome passed over in a rebuild (dead-lettered when "
+                             "first read)", where=str(Coordinates(topic, 0, offset)),
+                             reason=describe(exc))
+                else:
+                    if isinstance(event, PageViewsObserved):
+                        yield event
                 if offset >= end - 1:
                     return
     finally:

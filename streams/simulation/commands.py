@@ -62,6 +62,7 @@ def world_score(args: argparse.Namespace, settings: Settings) -> int:
     from streams.prediction.evaluate import top_overlap
     from streams.prediction.models import PageViewsPredicted
     from streams.simulation.score import score
+    from streams.tools.log_reader import skipped
     from streams.topics import (
         CONSENSUS_RESULTS,
         ENRICHMENT_PROFILES,
@@ -80,7 +81,8 @@ def world_score(args: argparse.Namespace, settings: Settings) -> int:
                WORKERS_REVIEWS, ENRICHMENT_PROFILES, PREDICTION_PAGEVIEWS)]
     with EventConsumer(settings, default_codec(), topics,
                        group_id=f"crowdlog-score-{uuid.uuid4().hex}",
-                       config={"enable.auto.commit": "false"}) as consumer:
+                       config={"enable.auto.commit": "false"},
+                       on_undecodable=skipped) as consumer:
         events = [c.event for c in consumer.events(idle_timeout=args.idle_timeout)]
     print("\n".join(score(world, events).lines()))
     predicted = {e.entity_id.split(":", 1)[1]: e.page_views for e in events

@@ -2,7 +2,8 @@
 
 The log is the system of record, so its invariants are checked against the log itself:
 
-- every message decodes: its schema fingerprint is in the schema store and its body fits;
+- every message decodes: its schema fingerprint is in the schema store (or its schema id in
+  the registry) and its body fits;
 - every parent an event names is an event of the log (lineage has no dangling edges);
 - nothing live derives from a retracted event: an event that is not itself retracted must not
   descend from one (the retracted set is the ``retracted_id`` of every ``EventRetracted``);
@@ -18,7 +19,7 @@ carry the retraction's taint through a retraction event, which is the fix, not t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +29,10 @@ from sqlalchemy.engine import make_url
 from streams.events.codec import Codec
 from streams.events.errors import EventFormatError, UnknownFingerprint
 from streams.events.model import Event
+from streams.events.registry import UnknownSchemaId
 from streams.lineage.models import EventRetracted
 from streams.settings import Settings
-from streams.tools.log_reader import Coordinates, LogReader
+from streams.tools.log_reader import Coordinates, LogReader, describe
 from streams.topics import CATALOGUE, full_name
 
 # The views of current state (sinks/): each has an ``event_id`` column naming the event its row
@@ -88,8 +90,9 @@ class LogAudit:
 
 
 def _decode_violation(where: Coordinates, error: EventFormatError) -> Violation:
-    kind = "unknown_schema" if isinstance(error, UnknownFingerprint) else "undecodable"
-    return Violation(kind, str(where), f"{error.code}: {error}")
+    unknown = isinstance(error, UnknownFingerprint | UnknownSchemaId)
+    kind = "unknown_schema" if unknown else "undecodable"
+    return Violation(kind, str(where), describe(error))
 
 
 def audit_log(entries: Iterable[LogEntry]) -> LogAudit:
@@ -225,16 +228,6 @@ class AuditReport:
         return out
 
 
-def _decoded(reader: LogReader, codec: Codec) -> Iterator[LogEntry]:
-    for message in reader.messages():
-        try:
-            if message.value is None:
-                raise EventFormatError("tombstone (null value) where an event was expected")
-            yield message.coordinates, codec.decode(message.value)
-        except EventFormatError as exc:
-            yield message.coordinates, exc
-
-
 def sqlite_file_missing(url: str) -> bool:
     """True for a SQLite URL whose file does not exist (opening it would create it)."""
     parsed = make_url(url)
@@ -263,7 +256,7 @@ def verify(settings: Settings, codec: Codec, *, database_url: str | None,
     """Read every catalogue topic to its current end, audit it, then check the SQL views."""
     topics = [full_name(spec, settings.topic_prefix) for spec in CATALOGUE]
     reader = LogReader(settings, topics, idle_timeout=idle_timeout)
-    audit = audit_log(_decoded(reader, codec))
+    audit = audit_log(reader.decoded(codec))
     report = AuditReport(audit)
     report.notes += [f"note: topic {t} does not exist, skipped" for t in reader.missing_topics]
     audit.violations += [

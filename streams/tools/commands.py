@@ -95,6 +95,9 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     for where, reason in report.skipped:
         print(f"skipped {where}: {reason}", file=sys.stderr)
+    if report.skipped:
+        print(f"error: {len(report.skipped)} messages of {report.topic} skipped, listed above; "
+              "the file holds every other event", file=sys.stderr)
     for partition in report.incomplete:
         print(f"error: {partition} went idle before its end offset", file=sys.stderr)
     print(f"exported {report.exported} events of {report.topic} to {report.path}")

@@ -23,7 +23,7 @@ from streams.events.errors import EventFormatError
 from streams.events.model import Event
 from streams.events.schema_store import SchemaStore
 from streams.settings import Settings
-from streams.tools.log_reader import Coordinates, LogReader
+from streams.tools.log_reader import Coordinates, LogReader, describe
 from streams.topics import CATALOGUE, TopicSpec, full_name
 
 CODECS = ("null", "deflate")
@@ -118,20 +118,15 @@ class ExportReport:
 def _events(reader: LogReader, codec: Codec, spec: TopicSpec,
             report: ExportReport) -> Iterator[Event]:
     """Decoded events of the topic, in partition then offset order; the rest is reported."""
-    for message in reader.messages():
-        try:
-            if message.value is None:
-                raise EventFormatError("tombstone (null value) where an event was expected")
-            event = codec.decode(message.value)
-        except EventFormatError as exc:
-            report.skipped.append((message.coordinates, f"{exc.code}: {exc}"))
-            continue
-        if type(event) not in spec.event_types:
-            report.skipped.append((message.coordinates,
-                                   f"{event.schema_name} is not an event type of this topic"))
-            continue
-        report.exported += 1
-        yield event
+    for where, item in reader.decoded(codec):
+        if isinstance(item, EventFormatError):
+            report.skipped.append((where, describe(item)))
+        elif type(item) not in spec.event_types:
+            report.skipped.append((where, f"{item.schema_name} is not an event type of this "
+                                          "topic"))
+        else:
+            report.exported += 1
+            yield item
     if reader.missing_topics:  # raised inside the writer: no file is left behind
         raise UnknownTopic(f"topic {reader.missing_topics[0]} does not exist on the cluster")
 

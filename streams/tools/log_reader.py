@@ -1,14 +1,19 @@
 """Reads topics from their beginning up to the end offsets seen when the read started.
 
-The audit and the export need a fixed picture of the log: what was there when the command
-started, every partition read to that point and no further, whatever arrives meanwhile. They
-read raw bytes through ``assign()`` (no consumer group, nothing committed, nothing
-dead-lettered), so a message that does not decode is theirs to report, not a consumer's to move
-aside.
+The reader tools (audit, export, rank, the error plot, the lineage stage's preload) need a
+fixed picture of the log: what was there when the command started, every partition read to
+that point and no further, whatever arrives meanwhile. They read raw bytes through ``assign()``
+(no consumer group, nothing committed, nothing dead-lettered), so a message that does not
+decode is theirs to report, with its coordinates, not a consumer's to move aside.
+
+Every reader of the log, these tools and the consumer loops alike, tells a usable message from
+an unusable one the same way (``decode_value``: a null value is as unusable as random bytes)
+and describes the unusable one in a bounded line (``describe``, ``Undecodable``).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -20,12 +25,20 @@ import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from streams.broker_calls import retrying
+from streams.events.codec import Codec
+from streams.events.errors import EventFormatError
+from streams.events.model import Event
+from streams.events.schema_store import SchemaVersion
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 METADATA_TIMEOUT = 15.0
 BATCH = 500
+# A reason in a report or a log line is cut here: decoding a body of invalid UTF-8 repeats the
+# whole body in the error's message (3.9 million characters for a 990 kB message).
+REASON_CHARS = 500
+TOMBSTONE = "tombstone (null value) where an event was expected"
 
 
 class Coordinates(NamedTuple):
@@ -59,13 +72,55 @@ class RawMessage:
     value: bytes | None
 
 
+def decode_value(codec: Codec, value: bytes | None) -> tuple[SchemaVersion, Event]:
+    """The event a message's value holds, and the schema version it was written with.
+
+    A null value (a tombstone) raises ``EventFormatError`` like any other bytes that are not an
+    event, so that no reader has a path of its own for it.
+    """
+    if value is None:
+        raise EventFormatError(TOMBSTONE)
+    return codec.decode_versioned(value)
+
+
+def describe(error: Exception) -> str:
+    """``code: message`` of an error, cut to ``REASON_CHARS`` (and said so) for one line."""
+    code = error.code if isinstance(error, EventFormatError) else type(error).__name__
+    text = f"{code}: {error}"
+    if len(text) <= REASON_CHARS:
+        return text
+    return f"{text[:REASON_CHARS]}... [cut from {len(text)} characters]"
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A message a reader could not use: where it is, and why in one bounded line."""
+
+    coordinates: Coordinates
+    reason: str
+
+    @classmethod
+    def of(cls, coordinates: Coordinates, error: Exception) -> Undecodable:
+        return cls(coordinates, describe(error))
+
+    def __str__(self) -> str:
+        return f"{self.coordinates}: {self.reason}"
+
+
+def skipped(message: Undecodable) -> None:
+    """What a read-only command does with a message that is not an event: say so on stderr
+    and go on (it never writes a dead letter: reading the log must not change it)."""
+    print(f"skipped {message}", file=sys.stderr, flush=True)
+
+
 @dataclass
 class LogReader:
     """Yields the raw messages of ``topics``, partition by partition, in offset order.
 
     ``missing_topics`` lists topics the cluster does not have; ``incomplete`` the partitions
     that went ``idle_timeout`` seconds without a message before their end offset was reached
-    (so a caller can refuse to call a partial read complete).
+    (so a caller can refuse to call a partial read complete); ``undecodable`` the messages
+    ``events`` passed over.
     """
 
     settings: Settings
@@ -73,6 +128,33 @@ class LogReader:
     idle_timeout: float = 10.0
     missing_topics: list[str] = field(default_factory=list)
     incomplete: list[PartitionRange] = field(default_factory=list)
+    undecodable: list[Undecodable] = field(default_factory=list)
+
+    def decoded(self, codec: Codec) -> Iterator[tuple[Coordinates, Event | EventFormatError]]:
+        """Every message as its event, or as the reason it is none, in ``messages`` order."""
+        for message in self.messages():
+            try:
+                _schema, event = decode_value(codec, message.value)
+            except EventFormatError as exc:
+                yield message.coordinates, exc
+                continue
+            yield message.coordinates, event
+
+    def events(self, codec: Codec) -> Iterator[tuple[Coordinates, Event]]:
+        """The events, with where each is; a message that is none goes to ``undecodable``."""
+        for where, item in self.decoded(codec):
+            if isinstance(item, EventFormatError):
+                self.undecodable.append(Undecodable.of(where, item))
+            else:
+                yield where, item
+
+    def problems(self) -> list[str]:
+        """One line per message or partition this read could not use, for a tool to print
+        beside a result built without them."""
+        return ([f"skipped {item}" for item in self.undecodable]
+                + [f"incomplete: {p.topic}/{p.partition} went idle before its end offset "
+                   f"{p.end}" for p in self.incomplete]
+                + [f"missing: topic {topic} does not exist" for topic in self.missing_topics])
 
     def messages(self) -> Iterator[RawMessage]:
         consumer = Consumer({

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -33,11 +33,17 @@ from sinks.event_index import EventIndex, create_schema
 from sinks.runner import IsolatingApplier, refusal_reason
 from sinks.tables import events, sink_positions
 from streams.broker_calls import retrying
-from streams.consumer import Batch, Consumed
+from streams.consumer import Batch, Consumed, consumed
 from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
 from streams.settings import Settings
-from streams.tools.log_reader import METADATA_TIMEOUT, PartitionRange, watermarks
+from streams.tools.log_reader import (
+    METADATA_TIMEOUT,
+    Coordinates,
+    PartitionRange,
+    Undecodable,
+    watermarks,
+)
 from streams.topics import CATALOGUE, TopicSpec, full_name
 
 log = structlog.get_logger(__name__)
@@ -162,18 +168,12 @@ class _Reader:
 
     def _decode(self, msg: Message, topic: str, partition: int,
                 offset: int) -> Consumed | None:
-        key, value = msg.key(), msg.value()
-        key = key.encode() if isinstance(key, str) else key
-        value = value.encode() if isinstance(value, str) else value
         try:
-            if value is None:
-                raise EventFormatError("tombstone (null value) where an event was expected")
-            schema, event = self._codec.decode_versioned(value)
+            return consumed(self._codec, msg, topic, partition, offset)
         except EventFormatError as exc:
-            self._report.undecodable.append(f"{topic}/{partition}@{offset}: {exc}")
+            where = Coordinates(topic, partition, offset)
+            self._report.undecodable.append(str(Undecodable.of(where, exc)))
             return None
-        timestamp = datetime.fromtimestamp(msg.timestamp()[1] / 1000, tz=UTC)
-        return Consumed(event, schema, topic, partition, offset, key, timestamp, value)
 
     def _finish(self, part: PartitionRange) -> None:
         del self._pending[part.key]

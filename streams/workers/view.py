@@ -20,6 +20,13 @@ see whether consensus already knows the latest worker estimates.
 ``wait_ready`` blocks until the view has read what both topics held when it started: consensus
 that ran before would weigh every worker with the prior and decide differently than it will
 after a restart.
+
+The view is advisory and dead-letters nothing (the topics' own consumers do): a message it
+cannot use, whatever the reason (a null value, bytes that are not an event, an event that
+``apply`` cannot fold), is counted in ``skipped``, logged with its coordinates and passed over,
+so nothing a message holds ends the thread; a schema registry out of reach is waited for. A
+model that does not parse is treated as absent (the worker is weighed with the prior) instead
+of failing consensus.
 """
 
 from __future__ import annotations
@@ -28,17 +35,22 @@ import json
 import threading
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+import structlog
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from streams.consensus.inference import WorkerModel
 from streams.events.codec import Codec
-from streams.events.errors import EventFormatError
+from streams.events.registry import RegistryUnavailable
 from streams.lineage.models import EventRetracted
 from streams.settings import Settings
-from streams.tools.log_reader import watermarks
+from streams.tools.log_reader import Coordinates, decode_value, describe, watermarks
 from streams.topics import LINEAGE_RETRACTIONS, WORKERS_QUALITY, full_name
 from streams.workers.models import WorkerBlocked, WorkerQualityEstimated
 from streams.workers.quality import worker_of
+
+log = structlog.get_logger(__name__)
+
+REGISTRY_RETRY_SECONDS = 1.0
 
 # The retracted events the view holds something of.
 FOLLOWED = frozenset((WorkerBlocked.schema_name, WorkerQualityEstimated.schema_name))
@@ -56,15 +68,24 @@ class QualityView:
         self._parsed: dict[str, WorkerModel] = {}
         self._blocks: dict[str, set[str]] = {}  # worker -> ids of the live WorkerBlocked
         self._retracted: set[str] = set()
+        self.skipped = 0  # messages passed over: not events, or events ``apply`` refused
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="quality-view", daemon=True)
 
     def model(self, worker_id: str) -> WorkerModel | None:
+        """The worker's latest model, or None (the prior) when there is none that parses."""
         parsed = self._parsed.get(worker_id)
         raw = self._raw.get(worker_id)
         if parsed is None and raw is not None:
-            parsed = WorkerModel.from_dict(json.loads(raw))
+            try:
+                parsed = WorkerModel.from_dict(json.loads(raw))
+            except (ValueError, TypeError, AttributeError) as exc:
+                log.warning("worker model does not parse; the worker is weighed with the prior",
+                            worker=worker_id, estimate=self._latest.get(worker_id),
+                            reason=describe(exc))
+                self._raw.pop(worker_id, None)
+                return None
             self._parsed[worker_id] = parsed
         return parsed
 
@@ -125,22 +146,39 @@ class QualityView:
                     self._ready.set()
                 read: dict[tuple[str, int], int] = {}
                 for message in consumer.consume(500, timeout=0.2):
-                    value, topic, partition, offset = (message.value(), message.topic(),
-                                                       message.partition(), message.offset())
+                    topic, partition, offset = (message.topic(), message.partition(),
+                                                message.offset())
                     if message.error() or topic is None or partition is None or offset is None:
                         continue
                     read[(topic, partition)] = offset + 1
                     if offset + 1 >= behind.get((topic, partition), offset + 2):
                         del behind[(topic, partition)]
-                    if value is None:
-                        continue
-                    try:
-                        self.apply(self._codec.decode(value))
-                    except EventFormatError:
-                        continue  # advisory: the topic's own consumers dead-letter it
+                    self._take(message, Coordinates(topic, partition, offset))
                 if read:
                     consumer.commit(offsets=[TopicPartition(t, p, o)
                                              for (t, p), o in read.items()],
                                     asynchronous=True)
         finally:
             consumer.close()
+
+    def _take(self, message: Message, where: Coordinates) -> None:
+        """Fold one message in, or count and log it when it cannot be (see the module docs).
+
+        A schema registry out of reach says nothing about the message: it is asked again
+        (until ``stop``) rather than passed over, which would weigh a worker with the prior.
+        """
+        while True:
+            try:
+                _schema, event = decode_value(self._codec, message.value())
+                self.apply(event)
+            except RegistryUnavailable as exc:
+                log.warning("quality view waits for the schema registry", where=str(where),
+                            reason=str(exc))
+                if self._stop.wait(REGISTRY_RETRY_SECONDS):
+                    return
+                continue
+            except Exception as exc:  # advisory: the topic's own consumers dead-letter it
+                self.skipped += 1
+                log.warning("quality view passed over a message", where=str(where),
+                            reason=describe(exc))
+            return

@@ -83,7 +83,7 @@ def test_every_hostile_message_is_dead_lettered_and_the_partition_moves_on(
     keyless = record(ref="keyless")
     huge_team = dataclasses.replace(record(ref="huge"), team="x" * 700_000)
     encoded = codec.encode(record(ref="cut"))
-    at_limit = b"\x00not an event" + bytes(range(256)) * ((MAX_EVENT_BYTES - 4096) // 256)
+    at_limit = b"\x01not an event" + bytes(range(256)) * ((MAX_EVENT_BYTES - 4096) // 256)
     poison = {  # key -> (value, the dead letter's error)
         "acme:null": (None, "event_format_error"),
         "acme:random": (bytes(range(7, 200, 3)), "corrupt_event"),
