@@ -13,7 +13,7 @@ from typing import Any
 from streams import logs
 from streams.lineage.commands import add_commands as add_lineage_commands
 from streams.prediction.commands import add_commands as add_prediction_commands
-from streams.settings import Settings
+from streams.settings import AuthenticationFailed, Settings
 from streams.simulation.commands import add_commands
 from streams.tools.commands import add_commands as add_tool_commands
 from streams.tools.replay_command import add_commands as add_replay_commands
@@ -143,9 +143,10 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 def _tail(args: argparse.Namespace, settings: Settings) -> int:
     from streams.codecs import default_codec
     from streams.consumer import EventConsumer
+    from streams.tools.log_reader import skipped
 
     group = args.group or f"crowdlog.tail.{settings.instance}"
-    with EventConsumer(settings, default_codec(), [args.topic], group,
+    with EventConsumer(settings, default_codec(), [args.topic], group, on_undecodable=skipped,
                        from_beginning=args.from_beginning) as consumer:
         for consumed in consumer.events(idle_timeout=args.idle_timeout):
             line: dict[str, Any] = {
@@ -225,11 +226,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    settings = Settings.from_env()
+    """Run one command. Exit 2, with one line and no traceback, when the settings cannot work
+    (a variable out of range, a credential file missing) or the Kafka cluster refuses them: an
+    operator's fix, which no restart or retry would make (``--help`` works either way)."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"crowdlog: {exc}", file=sys.stderr)
+        return 2
     logs.configure(settings.log_format, settings.log_level)
-    args = build_parser().parse_args(args_list)
-    code: int = args.run(args, settings)
+    try:
+        code: int = args.run(args, settings)
+    except AuthenticationFailed as exc:
+        print(f"crowdlog: {exc}", file=sys.stderr)
+        return 2
     return code
 
 
