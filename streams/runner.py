@@ -31,12 +31,13 @@ import time
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from streams.admin import TopicRequest, ensure_topics
+from streams.broker_calls import DELIVERY_PATIENCE
+from streams.consumer import message_time
 from streams.events.codec import Codec
 from streams.events.deadletter import dead_letter_message
 from streams.events.errors import EventFormatError
@@ -176,7 +177,9 @@ class StageRunner:
             self._handle(message, topic, partition, offset)
             positions[(topic, partition)] = offset + 1
             self.report.consumed += 1
-        self._producer.flush()  # raises DeliveryFailed: then nothing below is committed
+        # Waits out a broker that is away for a while; DeliveryFailed if a delivery failed,
+        # and then nothing below is committed.
+        self._producer.flush(DELIVERY_PATIENCE)
         self.report.batches += 1
         if positions:
             self._commit(consumer, positions)
@@ -227,11 +230,9 @@ class StageRunner:
     def _dead_letter(self, message: Message, code: str, reason: str,
                      producer: Producer) -> None:
         topic, partition, offset = _coordinates(message)
-        stamp = message.timestamp()[1]
         letter = dead_letter_message(
             topic=topic, partition=partition, offset=offset, key=_as_bytes(message.key()),
-            value=_as_bytes(message.value()),
-            timestamp=datetime.fromtimestamp(stamp / 1000, UTC) if stamp > 0 else _EPOCH,
+            value=_as_bytes(message.value()), timestamp=message_time(message),
             error=code, reason=reason,
             producer=Producer(producer.stage, producer.version, self._settings.instance))
         self._producer.send(letter, topic=self._deadletter)
@@ -347,8 +348,6 @@ class StageRunner:
                     ends.pop((topic, partition), None)
         return restored
 
-
-_EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 def _coordinates(message: Message) -> tuple[str, int, int]:
