@@ -40,13 +40,14 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: install ## throughput vs raw confluent-kafka; consensus vs batch methods; crowd cost; models vs batch; lineage cost; registry framing
+bench: install ## throughput vs raw confluent-kafka; consensus vs batch methods; crowd cost; models vs batch; lineage cost; registry framing; SASL_SSL vs PLAINTEXT
 	$(WITH_KAFKA) $(PY) -m benchmarks.throughput
 	$(PY) -m benchmarks.crowd_accuracy
 	$(PY) -m benchmarks.crowd_pipeline
 	$(PY) -m benchmarks.prediction
 	$(PY) -m benchmarks.lineage
 	infra/with-services.sh --registry -- $(PY) -m benchmarks.framing
+	$(PY) -m benchmarks.secured
 
 kafka-up: ## start the local broker (assembled from Maven Central on first use)
 	bash infra/kafka/kafka.sh up

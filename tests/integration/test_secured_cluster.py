@@ -19,26 +19,19 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from confluent_kafka.admin import (
-    AdminClient,
-    ScramCredentialInfo,
-    ScramMechanism,
-    UserScramCredentialUpsertion,
-)
 
+from benchmarks.secured_broker import SecuredKafka, add_scram_user, make_pki, secured_broker
 from streams.codecs import default_codec
 from streams.consensus.models import HandleAccepted
 from streams.consumer import EventConsumer
@@ -63,102 +56,13 @@ CONNECTION_VARIABLES = ("KAFKA_", "CROWDLOG_KAFKA_PROPERTIES", "CROWDLOG_TOPIC_P
                         "CROWDLOG_INSTANCE")
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-@dataclass(frozen=True)
-class Pki:
-    """The broker's TLS directory (``kafka.sh``'s CROWDLOG_KAFKA_SSL_DIR) and the client's
-    files: the CA, its certificate, and its key, encrypted with the password in ``key_password``.
-    ``other_ca`` signed nothing the broker holds."""
-
-    broker_dir: Path
-    ca: Path
-    certificate: Path
-    key: Path
-    key_password: Path
-    other_ca: Path
-
-
-def _pki(directory: Path) -> Pki:
-    broker_dir = directory / "broker"
-    broker_dir.mkdir(parents=True)
-    (directory / "key-password").write_text(secrets.token_urlsafe(12) + "\n")
-    (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for ca in ("ca", "other-ca"):
-        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                 "-subj", f"/CN=crowdlog test {ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.pem",
-                 cwd=directory)
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-             "-keyout", "broker.key", "-out", "broker.csr", cwd=directory)
-    _openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "broker.crt",
-             cwd=directory)
-    _openssl("req", "-newkey", "rsa:2048", "-passout", "file:key-password",
-             "-subj", "/CN=crowdlog-client", "-keyout", "client.key", "-out", "client.csr",
-             cwd=directory)
-    _openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-out", "client.crt", cwd=directory)
-    (broker_dir / "broker.pem").write_text(
-        (directory / "broker.key").read_text() + (directory / "broker.crt").read_text())
-    shutil.copy(directory / "ca.pem", broker_dir / "ca.pem")  # client certificates required
-    return Pki(broker_dir, directory / "ca.pem", directory / "client.crt",
-               directory / "client.key", directory / "key-password", directory / "other-ca.pem")
-
-
-@dataclass(frozen=True)
-class SecuredKafka:
-    plaintext: str  # for making the SCRAM user only
-    secured: str
-    state: Path
-
-
-def _kafka_sh(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(["bash", str(ROOT / "infra/kafka/kafka.sh"), *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, f"kafka.sh {' '.join(args)}:\n{done.stdout}{done.stderr}"
-    return done.stdout
-
-
 @pytest.fixture
-def secured_kafka(tmp_path: Path) -> Iterator[tuple[SecuredKafka, Pki]]:
+def secured_kafka(tmp_path: Path) -> Iterator[SecuredKafka]:
     for tool in ("openssl", "java"):
         if shutil.which(tool) is None:
             missing_service(f"no {tool} for the secured broker")
-    pki = _pki(tmp_path / "pki")
-    port, controller, secured = _free_ports(3)
-    # Without KAFKA_BOOTSTRAP_SERVERS: set, it tells kafka.sh to use that cluster instead.
-    env = {**{k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"},
-           "CROWDLOG_STATE_DIR": str(tmp_path / "kafka"), "CROWDLOG_KAFKA_PORT": str(port),
-           "CROWDLOG_KAFKA_CONTROLLER_PORT": str(controller),
-           "CROWDLOG_KAFKA_SASL_SSL_PORT": str(secured),
-           "CROWDLOG_KAFKA_SSL_DIR": str(pki.broker_dir)}
-    try:
-        assert f"KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{port}" in _kafka_sh(env, "up")
-        yield SecuredKafka(f"127.0.0.1:{port}", f"127.0.0.1:{secured}",
-                           tmp_path / "kafka" / "kafka"), pki
-    finally:
-        _kafka_sh(env, "down", "--purge")
-
-
-def _add_scram_user(plaintext: str, password: str) -> None:
-    admin = AdminClient(Settings(bootstrap_servers=plaintext).kafka_config())
-    upsert = UserScramCredentialUpsertion(
-        USER, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password.encode())
-    for future in admin.alter_user_scram_credentials([upsert]).values():
-        future.result()
+    with secured_broker(tmp_path / "kafka", make_pki(tmp_path / "pki"), mutual_tls=True) as kafka:
+        yield kafka
 
 
 def _crowdlog(env: dict[str, str], *args: str,
@@ -238,7 +142,7 @@ def _everything_on_the_cluster(settings: Settings, timeout: float = 60) -> bytes
     return b"".join(chunks)
 
 
-def _secured_env(kafka: SecuredKafka, pki: Pki, password: str, directory: Path,
+def _secured_env(kafka: SecuredKafka, password: str, directory: Path,
                  prefix: str) -> dict[str, str]:
     """The environment of every crowdlog process: the secured listener only, each setting from
     its documented place (the properties file's mechanism is overridden: the user has no
@@ -254,10 +158,10 @@ def _secured_env(kafka: SecuredKafka, pki: Pki, password: str, directory: Path,
             "KAFKA_BOOTSTRAP_SERVERS": kafka.secured, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
             "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": USER,
             "KAFKA_SASL_PASSWORD_FILE": str(password_file),
-            "KAFKA_SSL_CA_LOCATION": str(pki.ca),
-            "KAFKA_SSL_CERTIFICATE_LOCATION": str(pki.certificate),
-            "KAFKA_SSL_KEY_LOCATION": str(pki.key),
-            "KAFKA_SSL_KEY_PASSWORD_FILE": str(pki.key_password),
+            "KAFKA_SSL_CA_LOCATION": str(kafka.pki.ca),
+            "KAFKA_SSL_CERTIFICATE_LOCATION": str(kafka.pki.certificate),
+            "KAFKA_SSL_KEY_LOCATION": str(kafka.pki.key),
+            "KAFKA_SSL_KEY_PASSWORD_FILE": str(kafka.pki.key_password),
             "CROWDLOG_KAFKA_PROPERTIES": str(properties), "CROWDLOG_TOPIC_PREFIX": prefix,
             "CROWDLOG_STATE_DIR": str(directory / "state"), "CROWDLOG_LOG_FORMAT": "json",
             "CROWDLOG_LOG_LEVEL": "info", "CROWDLOG_CONSENSUS_METHOD": "quorum",
@@ -279,14 +183,14 @@ def _refused(env: dict[str, str], args: tuple[str, ...], servers: str, reason: s
 
 @pytest.mark.long(60)
 def test_the_pipeline_runs_over_sasl_ssl_and_wrong_credentials_fail_in_one_line(
-        secured_kafka: tuple[SecuredKafka, Pki], tmp_path: Path) -> None:
-    kafka, pki = secured_kafka
+        secured_kafka: SecuredKafka, tmp_path: Path) -> None:
+    kafka = secured_kafka
     password, wrong_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    _add_scram_user(kafka.plaintext, password)
+    add_scram_user(kafka.plaintext, USER, password)
     feed = tmp_path / "feed.csv"
     feed.write_text(FEED)
     prefix = f"secured-{uuid.uuid4().hex[:8]}."
-    env = _secured_env(kafka, pki, password, tmp_path, prefix)
+    env = _secured_env(kafka, password, tmp_path, prefix)
     settings = Settings.from_env(env)
     outputs: list[str] = []
     started = time.monotonic()
@@ -319,7 +223,7 @@ def test_the_pipeline_runs_over_sasl_ssl_and_wrong_credentials_fail_in_one_line(
 
     wrong_password_env = {**{k: v for k, v in env.items() if k != "KAFKA_SASL_PASSWORD_FILE"},
                           "KAFKA_SASL_PASSWORD": wrong_password}
-    wrong_ca = {**env, "KAFKA_SSL_CA_LOCATION": str(pki.other_ca)}
+    wrong_ca = {**env, "KAFKA_SSL_CA_LOCATION": str(kafka.pki.other_ca)}
     no_certificate = {k: v for k, v in env.items() if not k.startswith("KAFKA_SSL_KEY")
                       and k != "KAFKA_SSL_CERTIFICATE_LOCATION"}
     outputs += [
