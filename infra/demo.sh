@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the pipeline end to end on a real broker. Starts Kafka (left running for you to
 # explore; `make kafka-down` stops it), creates the topics, ingests the sample provider feed,
-# then runs a simulated world of athletes through the pipeline (Faust stages for tasks,
+# then runs a simulated world of athletes through the pipeline (the stage runner for tasks,
 # consensus, workers and enrichment, a simulated crowd answering the HITs, simulated social
 # platforms, the prediction service learning from simulated partnered posts), scores it against
 # the world's ground truth, redacts a bad feed (the lineage stage retracts everything derived
@@ -35,7 +35,7 @@ export CROWDLOG_GOLD_FILE=$world/gold.csv
 # The simulated platforms serve the world's profiles; profiles older than two minutes are
 # fetched again (the "nightly job", sped up so the demo shows it).
 export CROWDLOG_WORLD_DIR=$world CROWDLOG_REFRESH_AGE=${DEMO_REFRESH_AGE:-120}
-export CROWDLOG_STATE_DIR=.state/demo-faust
+export CROWDLOG_STATE_DIR=.state/demo-services
 rm -rf "$CROWDLOG_STATE_DIR"
 $crowdlog worker --loglevel warn > .state/demo-worker.log 2>&1 &
 worker=$!
