@@ -40,7 +40,7 @@ from streams.events.schema_store import SchemaVersion
 from streams.logs import Handling, handling
 from streams.producer import EventProducer
 from streams.settings import Settings
-from streams.tools.log_reader import Coordinates, Undecodable, decode_value, describe
+from streams.tools.log_reader import Coordinates, Undecodable, as_bytes, decode_value, describe
 from streams.topics import DEADLETTER, full_name
 
 log = structlog.get_logger(__name__)
@@ -140,7 +140,7 @@ class EventConsumer:
             for msg in messages:
                 if self._has_error(msg):
                     continue
-                topic, partition, offset = _coordinates(msg)
+                topic, partition, offset = coordinates(msg)
                 positions[(topic, partition)] = offset + 1
                 consumed = self._decode(msg, topic, partition, offset)
                 if consumed is not None:
@@ -189,8 +189,8 @@ class EventConsumer:
         if self._deadletter is None:
             self._deadletter = EventProducer(self._settings, self._codec)
         letter = dead_letter_message(
-            topic=topic, partition=partition, offset=offset, key=_as_bytes(msg.key()),
-            value=_as_bytes(msg.value()), timestamp=message_time(msg), error=exc.code,
+            topic=topic, partition=partition, offset=offset, key=as_bytes(msg.key()),
+            value=as_bytes(msg.value()), timestamp=message_time(msg), error=exc.code,
             reason=str(exc),
             producer=Producer(CONSUMER_STAGE, CONSUMER_VERSION, self._settings.instance),
         )
@@ -262,7 +262,7 @@ class EventConsumer:
 def consumed(codec: Codec, msg: Message, topic: str, partition: int, offset: int) -> Consumed:
     """The message at ``topic``/``partition``@``offset`` as a decoded event with its
     coordinates; ``EventFormatError`` when it is none (``decode_value``)."""
-    key, value = _as_bytes(msg.key()), _as_bytes(msg.value())
+    key, value = as_bytes(msg.key()), as_bytes(msg.value())
     schema, event = decode_value(codec, value)
     assert value is not None  # decode_value refuses a null value
     return Consumed(event, schema, topic, partition, offset, key, message_time(msg), value)
@@ -278,13 +278,10 @@ def message_time(msg: Message) -> datetime:
         return EPOCH
 
 
-def _coordinates(msg: Message) -> tuple[str, int, int]:
+def coordinates(msg: Message) -> tuple[str, int, int]:
     """Topic, partition and offset of a message without error (librdkafka sets all three)."""
     topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
     if topic is None or partition is None or offset is None:
         raise KafkaException(f"message without log coordinates: {topic}/{partition}@{offset}")
     return topic, partition, offset
 
-
-def _as_bytes(data: str | bytes | None) -> bytes | None:
-    return data.encode("utf-8") if isinstance(data, str) else data

@@ -37,7 +37,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from streams.admin import TopicRequest, ensure_topics
 from streams.broker_calls import DELIVERY_PATIENCE
-from streams.consumer import message_time
+from streams.consumer import coordinates, message_time
 from streams.events.codec import Codec
 from streams.events.deadletter import dead_letter_message
 from streams.events.errors import EventFormatError
@@ -47,7 +47,7 @@ from streams.logs import Handling, handling
 from streams.producer import MAX_EVENT_BYTES, EventProducer
 from streams.settings import Settings
 from streams.stage import Stage, State
-from streams.tools.log_reader import watermarks
+from streams.tools.log_reader import as_bytes, watermarks
 from streams.topics import DEADLETTER, full_name
 
 log = structlog.get_logger(__name__)
@@ -173,7 +173,7 @@ class StageRunner:
                     raise KafkaException(error)
                 log.warning("consumer error", error=str(error))
                 continue
-            topic, partition, offset = _coordinates(message)
+            topic, partition, offset = coordinates(message)
             self._handle(message, topic, partition, offset)
             positions[(topic, partition)] = offset + 1
             self.report.consumed += 1
@@ -229,10 +229,10 @@ class StageRunner:
 
     def _dead_letter(self, message: Message, code: str, reason: str,
                      producer: Producer) -> None:
-        topic, partition, offset = _coordinates(message)
+        topic, partition, offset = coordinates(message)
         letter = dead_letter_message(
-            topic=topic, partition=partition, offset=offset, key=_as_bytes(message.key()),
-            value=_as_bytes(message.value()), timestamp=message_time(message),
+            topic=topic, partition=partition, offset=offset, key=as_bytes(message.key()),
+            value=as_bytes(message.value()), timestamp=message_time(message),
             error=code, reason=reason,
             producer=Producer(producer.stage, producer.version, self._settings.instance))
         self._producer.send(letter, topic=self._deadletter)
@@ -348,15 +348,4 @@ class StageRunner:
                     ends.pop((topic, partition), None)
         return restored
 
-
-
-def _coordinates(message: Message) -> tuple[str, int, int]:
-    topic, partition, offset = message.topic(), message.partition(), message.offset()
-    if topic is None or partition is None or offset is None:
-        raise KafkaException(f"message without log coordinates: {topic}/{partition}@{offset}")
-    return topic, partition, offset
-
-
-def _as_bytes(data: str | bytes | None) -> bytes | None:
-    return data.encode("utf-8") if isinstance(data, str) else data
 

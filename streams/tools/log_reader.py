@@ -216,7 +216,7 @@ class LogReader:
                         return
                     position = offset + 1
                     yield RawMessage(Coordinates(part.topic, part.partition, offset),
-                                     _as_bytes(msg.key()), _as_bytes(msg.value()))
+                                     as_bytes(msg.key()), as_bytes(msg.value()))
                     if offset >= part.end - 1:
                         return
         finally:
@@ -244,5 +244,6 @@ def watermarks(consumer: Consumer, topics: Iterable[str]
     return bounds, missing
 
 
-def _as_bytes(data: str | bytes | None) -> bytes | None:
+def as_bytes(data: str | bytes | None) -> bytes | None:
+    """A message's key or value as bytes (confluent-kafka types them ``str | bytes``)."""
     return data.encode("utf-8") if isinstance(data, str) else data
