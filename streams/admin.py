@@ -2,10 +2,15 @@
 
 ``create_topics`` makes the catalogue's topics (``crowdlog topics create``). ``ensure_topics``
 also waits until the cluster's metadata shows every partition of every topic with a leader:
-a topic the controller has just created can still be listed with no partitions for a moment,
-and a Faust table that looks at its changelog then fails its agent with ``PartitionsMismatch``
-("... has 0 partitions") for good. The worker therefore makes its tables' changelog topics
-itself, before Faust starts (``streams.app.table_topics``).
+a topic the controller has just created can still be listed with no partitions for a moment
+(under Faust, a table that looked at its changelog then failed for good with
+``PartitionsMismatch``). The worker therefore makes the catalogue and its stages' changelogs
+itself and waits for them before it reads (``streams.worker``, ``streams.runner``).
+
+Every topic made here, catalogue and changelogs alike, gets the replication factor and
+``min.insync.replicas`` of ``Settings``: a changelog holds the only copy of a stage's state, so
+it must survive a broker as well as the events do. A topic that already exists keeps what it
+was created with (changing its replicas is a reassignment, an operator's decision).
 """
 
 from __future__ import annotations
@@ -48,14 +53,14 @@ def catalogue_requests(settings: Settings,
 
 
 def create_topics(settings: Settings, catalogue: Iterable[TopicSpec] = CATALOGUE,
-                  *, replication_factor: int = 1, timeout: float = 30.0) -> list[TopicStatus]:
+                  *, timeout: float = 30.0) -> list[TopicStatus]:
     """Create missing topics; report existing ones, flagging a partition count that differs."""
-    return _create(AdminClient(settings.kafka_config()),
-                   catalogue_requests(settings, catalogue), replication_factor, timeout)
+    return _create(AdminClient(settings.kafka_config()), settings,
+                   catalogue_requests(settings, catalogue), timeout)
 
 
 def ensure_topics(settings: Settings, requests: Iterable[TopicRequest], *,
-                  replication_factor: int = 1, timeout: float = 60.0) -> list[TopicStatus]:
+                  timeout: float = 60.0) -> list[TopicStatus]:
     """Create what is missing, then wait until every partition of every topic has a leader.
 
     Raises ``TopicMismatch`` at once when a topic exists with another partition count (keys
@@ -64,7 +69,7 @@ def ensure_topics(settings: Settings, requests: Iterable[TopicRequest], *,
     """
     admin = AdminClient(settings.kafka_config())
     wanted = list(requests)
-    statuses = _create(admin, wanted, replication_factor, timeout)
+    statuses = _create(admin, settings, wanted, timeout)
     mismatched = [f"{s.name} {s.status}" for s in statuses if s.status.startswith("exists ")]
     if mismatched:
         raise TopicMismatch(f"topics with another partition count than wanted: "
@@ -80,12 +85,26 @@ def ensure_topics(settings: Settings, requests: Iterable[TopicRequest], *,
         time.sleep(0.2)
 
 
-def _create(admin: AdminClient, requests: list[TopicRequest], replication_factor: int,
+def replication_config(settings: Settings) -> dict[str, str]:
+    """The topic configuration ``settings`` adds to every topic it creates.
+
+    >>> replication_config(Settings(replication_factor=3, min_insync_replicas=2))
+    {'min.insync.replicas': '2'}
+    >>> replication_config(Settings())
+    {}
+    """
+    if settings.min_insync_replicas is None:
+        return {}
+    return {"min.insync.replicas": str(settings.min_insync_replicas)}
+
+
+def _create(admin: AdminClient, settings: Settings, requests: list[TopicRequest],
             timeout: float) -> list[TopicStatus]:
     existing = retrying(lambda: admin.list_topics(timeout=timeout).topics,
                         what="topic metadata")
     missing = [NewTopic(r.name, num_partitions=r.partitions,
-                        replication_factor=replication_factor, config=dict(r.config))
+                        replication_factor=settings.replication_factor,
+                        config={**r.config, **replication_config(settings)})
                for r in requests if r.name not in existing]
     statuses = []
     for name, future in (admin.create_topics(missing, operation_timeout=timeout).items()

@@ -45,6 +45,9 @@ _SLOW_OR_MOVING = frozenset({
     KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.REQUEST_TIMED_OUT,
     KafkaError.LEADER_NOT_AVAILABLE, KafkaError.NOT_LEADER_FOR_PARTITION,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
+    # a broker SIGKILLed under a client that never subscribes: its requests still go to the dead
+    # leader until its metadata is refreshed (see PipelineProgress.lag)
+    KafkaError._UNKNOWN_PARTITION, KafkaError._DESTROY_BROKER,
 })
 
 

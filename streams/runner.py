@@ -25,6 +25,7 @@ partition ``p`` of its changelog and is restored from it when ``p`` is assigned.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -270,9 +271,9 @@ class StageRunner:
             return
         self._next_watch = now + STALL_CHECK
         positions: dict[tuple[str, int], int] = {}
-        for tp in consumer.position(consumer.assignment()):
-            low, high = consumer.get_watermark_offsets(tp, cached=True)
-            position = tp.offset if tp.offset >= 0 else low
+        for tp in _positions(consumer):
+            _low, high = consumer.get_watermark_offsets(tp, cached=True)
+            position = tp.offset
             key = (tp.topic, tp.partition)
             positions[key] = position
             if high > position and self._positions.get(key) == position:
@@ -349,3 +350,14 @@ class StageRunner:
         return restored
 
 
+def _positions(consumer: Consumer) -> list[TopicPartition]:
+    """Where each assigned partition stands: its position, or, before a message was read since
+    the assignment (librdkafka then reports no position), the group's committed offset."""
+    known: list[TopicPartition] = []
+    unknown: list[TopicPartition] = []
+    for tp in consumer.position(consumer.assignment()):
+        (known if tp.offset >= 0 else unknown).append(tp)
+    if unknown:
+        with contextlib.suppress(KafkaException):  # the coordinator cannot say now: next look
+            known += [tp for tp in consumer.committed(unknown, timeout=5) if tp.offset >= 0]
+    return known
