@@ -7,7 +7,7 @@ crowd service, so both give the crowd identical requests and the pipeline identi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from streams.events.ids import new_meta
@@ -83,6 +83,21 @@ def submission_event(submission: Submission, hit: HitPublished,
         accepted_at=submission.accepted_at - timedelta(
             microseconds=submission.accepted_at.microsecond % 1000),
         submitted_at=submitted_at, gold=hit.gold)
+
+
+def own_submissions(events: Iterable[Event]) -> Iterator[Submission]:
+    """The simulated crowd's submissions among ``events``, as the crowd made them.
+
+    What a restarted crowd takes back from the log (``SimulatedCrowd.restore``); assignments
+    from any other source are not its own. The times are the event's, to the millisecond.
+    """
+    for event in events:
+        if (isinstance(event, AssignmentSubmitted)
+                and event.meta.provenance.source == CROWD_SOURCE):
+            yield Submission(
+                assignment_id=event.assignment_id, hit_id=event.hit_id,
+                worker_id=event.worker_id, answers=dict(event.answers),
+                accepted_at=event.accepted_at, submitted_at=event.submitted_at)
 
 
 # How long a HIT re-opened after a redaction takes answers again (as TaskConfig's lifetime).

@@ -6,26 +6,33 @@ pipeline has caught up (its consumer group's committed offsets reach the ends of
 topics) and reads what the pipeline said back (expired and extended HITs, blocked workers,
 reviews) before the next step. So the pipeline's reaction time, in simulated time, is one step
 whatever the machine's speed, and a broker run is comparable with the in-process run.
+
+The service can be stopped and started again at any point: it first takes back the submissions
+it made before (``SimulatedCrowd.restore``, from ``tasks.assignments``), then hears the
+pipeline's events from the beginning, and goes on from its last submission.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from streams.broker_calls import is_transient
+from streams.broker_calls import DELIVERY_PATIENCE, is_transient
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
+from streams.events.errors import EventFormatError
 from streams.events.model import Event
 from streams.producer import EventProducer
 from streams.settings import Settings
-from streams.simulation.convert import submission_event, tell_crowd
+from streams.simulation.convert import own_submissions, submission_event, tell_crowd
 from streams.tasks.models import HitPublished
+from streams.tools.log_reader import LogReader, RawMessage
 from streams.topics import (
     CONSENSUS_RESULTS,
     LINEAGE_RETRACTIONS,
@@ -40,11 +47,15 @@ from streams.topics import (
 )
 from streams.world.crowd import SimulatedCrowd
 from streams.world.model import World
+from streams.world.mturk import Submission
+
+log = structlog.get_logger(__name__)
 
 # What the pipeline consumes: caught up means its group has committed to the end of each.
 _PIPELINE_INPUTS = (RECORDS_RECEIVED, TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS,
                     WORKERS_GRADES, LINEAGE_RETRACTIONS)
 _CROWD_INPUTS = (TASKS_HITS, WORKERS_QUALITY, WORKERS_REVIEWS)
+_REPORT_EVERY = 30.0  # seconds between two log lines of a crowd still waiting for the pipeline
 
 
 @dataclass
@@ -85,8 +96,21 @@ class PipelineProgress:
             return sum(self._lag(consumer, partitions) for consumer, partitions in self._readers)
         except KafkaException as exc:
             if is_transient(exc):
+                log.warning("pipeline progress unknown; asking again", error=str(exc))
+                self._refresh()
                 return 1
             raise
+
+    def _refresh(self) -> None:
+        """Fetch the probed topics' metadata again: these consumers never subscribe, so
+        librdkafka does not follow their leaders and keeps asking a dead broker until told to
+        look again (seen for 60 s after a SIGKILLed broker on a 3-node cluster)."""
+        for consumer, partitions in self._readers:
+            for topic in {tp.topic for tp in partitions}:
+                try:
+                    consumer.list_topics(topic, timeout=10)
+                except KafkaException:
+                    return  # the cluster cannot say yet; the next look asks again
 
     @staticmethod
     def _lag(consumer: Consumer, partitions: list[TopicPartition]) -> int:
@@ -116,6 +140,7 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
     figures would depend on the machine's speed.
     """
     crowd = SimulatedCrowd(world, seed=crowd_seed)
+    crowd.restore(_submitted_before(settings, codec))
     summary = CrowdSummary()
     producer = EventProducer(settings, codec)
     # The worker's quality view records its position as ``streams.pipeline.view_group`` names it.
@@ -123,10 +148,14 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
                                 view_group=f"{pipeline_group}-quality-view")
     topics = [full_name(spec, settings.topic_prefix) for spec in _CROWD_INPUTS]
     idle = 0
-    # Always from the beginning: a restarted crowd replays the same HITs into the same
-    # deterministic assignments (same ids), which the pipeline drops as duplicates.
+    # Always from the beginning: a restarted crowd hears every HIT, block and review again.
+    # A broker away for longer than the session takes the partitions away, and the restarted
+    # broker gives them back only once the old session has expired: the crowd waits for that
+    # (see ``_settle``), so the session is as short as the worker's.
     with EventConsumer(settings, codec, topics, group_id=f"{pipeline_group}-crowd",
-                       start_offsets=lambda partitions: {}) as consumer:
+                       start_offsets=lambda partitions: {},
+                       config={"session.timeout.ms": "10000",
+                               "heartbeat.interval.ms": "2500"}) as consumer:
         listener = _Listener(world, crowd, consumer, summary, poll_interval)
         stop = stop or threading.Event()
         while not stop.is_set():
@@ -147,34 +176,63 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
                 hit = listener.hits[submission.hit_id]
                 producer.send(submission_event(submission, hit, settings.instance))
                 summary.submitted += 1
-            producer.flush()
+            producer.flush(DELIVERY_PATIENCE)  # a broker away for a while is waited out
     summary.hits = len(listener.hits)
     progress.close()
     return summary
+
+
+def _submitted_before(settings: Settings, codec: Codec) -> list[Submission]:
+    """The crowd's submissions on the log now: what an earlier run of this service made.
+
+    Read to the end or not at all: a crowd that took back only some would have its HITs
+    answered again by other workers.
+    """
+    reader = LogReader(settings, [full_name(TASKS_ASSIGNMENTS, settings.topic_prefix)])
+    submissions = list(own_submissions(_decodable(codec, reader.messages())))
+    if reader.incomplete or reader.missing_topics:
+        raise RuntimeError(f"could not read the crowd's earlier submissions: partitions "
+                           f"{reader.incomplete} stalled, topics {reader.missing_topics} missing")
+    return submissions
+
+
+def _decodable(codec: Codec, messages: Iterable[RawMessage]) -> Iterator[Event]:
+    """The events among ``messages``; anything else on the topic is not the crowd's."""
+    for message in messages:
+        try:
+            yield codec.decode(message.value or b"")
+        except EventFormatError:
+            continue
 
 
 class _Listener:
     """Tells the crowd what the pipeline said: HITs, extensions, expiries, blocks, reviews.
 
     ``now`` is the crowd's clock: HITs are created when the crowd hears them, at the first
-    HIT's time until the crowd has taken a step.
+    HIT's time until a new crowd has taken a step, at its last submission's time for a
+    restored one. An event heard again (delivered twice, at least once) is told only once: a
+    repeated extension would otherwise ask for its assignments twice.
     """
 
     def __init__(self, world: World, crowd: SimulatedCrowd, consumer: EventConsumer,
                  summary: CrowdSummary, poll_interval: float) -> None:
         self.hits: dict[str, HitPublished] = {}
-        self.now: datetime | None = None
+        self.now: datetime | None = crowd.clock
+        self._heard: set[str] = set()
         self._world, self._crowd, self._consumer = world, crowd, consumer
         self._summary, self._poll_interval = summary, poll_interval
 
     def listen(self) -> int:
-        """Take in everything available now; how many events that was."""
+        """Take in everything available now; how many new events that was."""
         heard = 0
         for batch in self._consumer.batches(max_size=5000, poll_timeout=self._poll_interval,
                                             idle_timeout=0):
             for consumed in batch.events:
-                heard += 1
                 event = consumed.event
+                if event.event_id in self._heard:
+                    continue
+                self._heard.add(event.event_id)
+                heard += 1
                 if not _answerable(self._world, event):
                     self._summary.unanswerable += 1
                     continue
@@ -203,15 +261,27 @@ def _settle(progress: PipelineProgress, consumer: EventConsumer, listen: Callabl
     Caught up: the pipeline's group has committed to the end of its inputs and this service has
     read to the end of its own. ``grace`` then lets the stages' in-process views (the worker
     quality consensus reads) take in the last quality events before the check is repeated.
+    Without partitions (not yet given, or taken away while the broker was away) the service
+    cannot tell what it has not read, so it is not caught up: a crowd that went on would not
+    hear the pipeline's blocks, expiries and reviews.
     """
+    def unread() -> int:
+        return consumer.lag() if consumer.assigned() else 1
+
     heard = 0
     deadline = time.monotonic() + timeout
+    report = time.monotonic() + _REPORT_EVERY
     while time.monotonic() < deadline and not stop.is_set():
         heard += listen()
-        if progress.lag() == 0 and consumer.lag() == 0:
+        behind, missing = progress.lag(), unread()
+        if behind == 0 and missing == 0:
             time.sleep(grace)
             heard += listen()
-            if progress.lag() == 0 and consumer.lag() == 0:
+            if progress.lag() == 0 and unread() == 0:
                 return heard
+        elif time.monotonic() >= report:  # a long wait is never silent
+            log.warning("waiting for the pipeline", pipeline_lag=behind, unread=missing,
+                        assigned=consumer.assigned())
+            report = time.monotonic() + _REPORT_EVERY
         time.sleep(poll_interval)
     return heard

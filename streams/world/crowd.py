@@ -12,6 +12,10 @@ and the worker id, so they do not change with the order of calls.
 
 Times before the clock are taken as the clock: the crowd cannot change what it has already
 simulated. All times must be timezone-aware.
+
+The crowd lives in memory, but what it submitted is on the log. A crowd started again takes its
+submissions back (``restore``) before it hears anything else, and goes on from the last of
+them: each HIT keeps the workers who did it and draws the rest it still needs from then on.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import heapq
 import math
 import random
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
@@ -75,6 +79,7 @@ class SimulatedCrowd:
         self._blocks: dict[str, datetime] = {}
         self._tokens: set[str] = set()
         self._clock: datetime | None = None
+        self._restored: dict[str, set[str]] = {}  # HIT id -> workers, until the HIT is created
 
     # --- HITs -----------------------------------------------------------------------------
 
@@ -95,9 +100,11 @@ class SimulatedCrowd:
         if hit.max_assignments < 1 or hit.lifetime_seconds < 1 or hit.reward_cents < 0:
             raise ValueError("a HIT needs assignments, a lifetime and a non-negative reward")
         state = _Hit(hit, hit.max_assignments,
-                     hit.created_at + timedelta(seconds=hit.lifetime_seconds))
+                     hit.created_at + timedelta(seconds=hit.lifetime_seconds),
+                     workers=self._restored.pop(hit.hit_id, set()))
         self._hits[hit.hit_id] = state
-        self._start_arrivals(state, max(hit.created_at, self._clock or hit.created_at))
+        if len(state.workers) < state.max_assignments:
+            self._start_arrivals(state, max(hit.created_at, self._clock or hit.created_at))
 
     def create_additional_assignments(self, hit_id: str, number: int, *,
                                       unique_request_token: str | None = None) -> None:
@@ -150,6 +157,39 @@ class SimulatedCrowd:
     def assignment_status(self, assignment_id: str) -> str:
         """``Submitted``, ``Approved`` or ``Rejected``; KeyError before it is submitted."""
         return self._submitted(assignment_id).status
+
+    # --- restarting -----------------------------------------------------------------------
+
+    def restore(self, submissions: Iterable[Submission]) -> None:
+        """Take back what this crowd submitted before it was restarted (read from the log).
+
+        Without them a restarted crowd would simulate its past again, and differently (it hears
+        a block or an expiry later than it did, an extension from another clock), so a HIT
+        would get answers from other workers under other assignment ids on top of the ones the
+        pipeline already has, and a review of a submission it has not made again could not be
+        applied. Restored, every submission can be reviewed, its worker does not take its HIT
+        again, and the clock moves to the last of them: HITs created from now on draw the
+        workers they still need from then on. Work accepted but not submitted before the
+        restart is gone, as when a worker returns an assignment; another arrival replaces it.
+
+        Only an empty crowd can be restored: call it before anything else. A submission given
+        twice counts once.
+        """
+        if self._hits or self._clock is not None:
+            raise ValueError("only a new crowd, before its first HIT or step, can be restored")
+        latest: datetime | None = None
+        for submission in submissions:
+            _aware(submission.submitted_at)
+            self._assignments.setdefault(submission.assignment_id,
+                                         _Assignment(submission, "Submitted"))
+            self._restored.setdefault(submission.hit_id, set()).add(submission.worker_id)
+            latest = max(latest or submission.submitted_at, submission.submitted_at)
+        self._clock = latest
+
+    @property
+    def clock(self) -> datetime | None:
+        """How far the crowd has simulated; None before its first step (or restore)."""
+        return self._clock
 
     # --- time -------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,8 +31,9 @@ from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.simulation.convert import provider_records
 from streams.simulation.service import CrowdSummary, PipelineProgress, run_crowd_service
+from streams.tasks.models import AssignmentSubmitted, HitExtended, HitPublished
 from streams.tools.log_reader import watermarks
-from streams.topics import CATALOGUE, full_name
+from streams.topics import CATALOGUE, TopicSpec, full_name
 from streams.world.model import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +75,35 @@ def ingest(settings: Settings, world: World) -> int:
     return count
 
 
+def written(settings: Settings, spec: TopicSpec) -> int:
+    """Messages on the catalogue topic ``spec`` so far (its partitions' end offsets)."""
+    probe = Consumer({**settings.kafka_config(), "group.id": f"written-{uuid.uuid4().hex}"})
+    try:
+        bounds, _missing = watermarks(probe, [full_name(spec, settings.topic_prefix)])
+        return sum(high for _low, high in bounds.values())
+    finally:
+        probe.close()
+
+
+def check_hits_answered_as_asked(events: list[Event]) -> None:
+    """No HIT got more assignments than it asked for, and every HIT asked for more got some of
+    them: a crowd that stopped hearing the pipeline (or finished before it heard an extension)
+    leaves an extension unanswered."""
+    first: dict[str, int] = {}
+    asked = Counter[str]()
+    for event in {e.event_id: e for e in events}.values():  # an event read twice counts once
+        if isinstance(event, HitPublished):
+            first[event.hit_id] = event.max_assignments
+            asked[event.hit_id] += event.max_assignments
+        elif isinstance(event, HitExtended):
+            asked[event.hit_id] += event.additional_assignments
+    answered = Counter(e.hit_id for e in events if isinstance(e, AssignmentSubmitted))
+    over = {hit: (answered[hit], asked[hit]) for hit in answered if answered[hit] > asked[hit]}
+    assert not over, f"HITs answered more often than asked (answered, asked): {over}"
+    unheard = [hit for hit in asked if asked[hit] > first[hit] and answered[hit] <= first[hit]]
+    assert not unheard, f"extended HITs that got none of their extra assignments: {unheard}"
+
+
 def read_all(settings: Settings, idle_timeout: float = 5.0) -> list[Event]:
     """Every event on the catalogue's topics, in log order per partition."""
     topics = [full_name(spec, settings.topic_prefix) for spec in CATALOGUE]
@@ -104,27 +135,32 @@ class _ServiceThread(threading.Thread):
 class _CrowdThread(_ServiceThread):
     """The crowd service; keeps its summary."""
 
-    def __init__(self, settings: Settings, world: World, idle_steps: int) -> None:
+    def __init__(self, settings: Settings, world: World, idle_steps: int,
+                 step_seconds: float) -> None:
         super().__init__("crowd")
         self.summary: CrowdSummary | None = None
         self._settings, self._world, self._idle_steps = settings, world, idle_steps
+        self._step_seconds = step_seconds
 
     def serve(self) -> None:
         self.summary = run_crowd_service(
             self._settings, default_codec(), self._world,
             pipeline_group=f"{self._settings.topic_prefix}crowdlog", stop=self.stop,
-            idle_steps=self._idle_steps)
+            idle_steps=self._idle_steps, step_seconds=self._step_seconds)
 
 
 @contextmanager
-def crowd_running(settings: Settings, world: World, *,
-                  until_stopped: bool = False) -> Iterator[_CrowdThread]:
+def crowd_running(settings: Settings, world: World, *, until_stopped: bool = False,
+                  step_seconds: float = 10.0) -> Iterator[_CrowdThread]:
     """Run the crowd service beside the test; however the test ends, the crowd stops too.
 
     ``until_stopped`` keeps it waiting for new HITs when it runs dry (HITs re-opened later),
-    instead of finishing: the crowd's clock and memory then span the whole test.
+    instead of finishing: the crowd's clock and memory then span the whole test. A longer
+    ``step_seconds`` takes fewer, bigger steps (each waits for the pipeline): a shorter run, for
+    a test that is not about the run's figures.
     """
-    crowd = _CrowdThread(settings, world, idle_steps=10**9 if until_stopped else 3)
+    crowd = _CrowdThread(settings, world, idle_steps=10**9 if until_stopped else 3,
+                         step_seconds=step_seconds)
     crowd.start()
     try:
         yield crowd
@@ -186,7 +222,8 @@ def lineage_running(settings: Settings,
 
 def diagnosis(settings: Settings, log: Path, *services: _ServiceThread) -> str:
     """What a failed broker run needs for a post-mortem: how the services beside the test died,
-    if they did, the stages' lag and the end of the worker's log (CI shows only so much)."""
+    if they did, where the live ones are waiting, the stages' lag and the end of the worker's
+    log (CI shows only so much)."""
     progress = PipelineProgress(settings, f"{settings.topic_prefix}crowdlog")
     try:
         lag = progress.lag()
@@ -194,6 +231,9 @@ def diagnosis(settings: Settings, log: Path, *services: _ServiceThread) -> str:
         progress.close()
     died = [f"{service.name} died: {service.error}" for service in services if service.error]
     alive = [f"{service.name} alive: {service.is_alive()}" for service in services]
+    frames = sys._current_frames()
+    stuck = [f"{service.name} is at:\n{''.join(traceback.format_stack(frames[service.ident]))}"
+             for service in services if service.ident in frames]
     tail = log.read_text(errors="replace").splitlines()[-30:]
-    return "\n".join(["the pipeline did not settle", *died, *alive, f"pipeline lag {lag}",
-                      "worker log tail:", *tail])
+    return "\n".join(["the pipeline did not settle", *died, *alive, *stuck,
+                      f"pipeline lag {lag}", "worker log tail:", *tail])

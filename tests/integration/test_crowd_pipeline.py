@@ -22,18 +22,20 @@ from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.simulation.local import run_local
 from streams.simulation.score import score
-from streams.tasks.models import HitPublished
-from streams.topics import CONSENSUS_RESULTS, TASKS_ASSIGNMENTS, full_name
+from streams.tasks.models import AssignmentSubmitted, HitPublished
+from streams.topics import CONSENSUS_RESULTS, TASKS_ASSIGNMENTS, WORKERS_REVIEWS, full_name
 from streams.world.files import write_world
 from streams.world.generate import generate_world
 from streams.world.model import World, WorldConfig
 from tests.integration.processes import (
+    check_hits_answered_as_asked,
     crowd_running,
     diagnosis,
     ingest,
     read_all,
     worker,
     worker_env,
+    written,
 )
 
 
@@ -116,7 +118,8 @@ def test_killing_the_worker_mid_stream_loses_and_duplicates_no_decision(
                 time.sleep(0.5)
             first.send_signal(signal.SIGKILL)
             first.wait()
-            with worker(env, log):
+            # and its state directory is lost: the stages' state lives in their changelogs
+            with worker({**env, "CROWDLOG_STATE_DIR": str(tmp_path / "new-state")}, log):
                 crowd.join(540)
                 finished = crowd.summary is not None and crowd.summary.finished
                 assert finished, diagnosis(settings, log, crowd)
@@ -139,3 +142,36 @@ def _decided_some(settings: Settings) -> bool:
         return total >= 50
     finally:
         consumer.close()
+
+
+@pytest.mark.long(130)
+def test_the_crowd_restarted_mid_run_goes_on_and_submits_nothing_twice(
+        settings: Settings, tmp_path: Path) -> None:
+    """Issue 11: ``crowd simulate`` started again once assignments had been approved died with
+    a KeyError. Now it takes back its submissions and finishes the run: every field decided
+    once, every assignment submitted once, no HIT over the assignments it asked for."""
+    world, world_dir = _world(tmp_path, athletes=150)
+    env = worker_env(settings, tmp_path / "state", world_dir, "quorum")
+    log = tmp_path / "worker.log"
+    with worker(env, log):
+        ingest(settings, world)
+        with crowd_running(settings, world) as first:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and first.is_alive() and not (
+                    _decided_some(settings) and written(settings, WORKERS_REVIEWS) > 0):
+                time.sleep(0.5)
+        assert first.summary is not None and not first.summary.finished, \
+            diagnosis(settings, log, first)
+        with crowd_running(settings, world) as second:
+            second.join(540)
+        assert second.summary is not None and second.summary.finished, \
+            diagnosis(settings, log, second)
+    events = read_all(settings)
+    _check_no_decision_lost_or_duplicated(events)
+    submitted = [e for e in events if isinstance(e, AssignmentSubmitted)]
+    print(f"submitted {first.summary.submitted} before the restart, "
+          f"{second.summary.submitted} after; {len(submitted)} on the log")
+    assert first.summary.submitted > 0 and second.summary.submitted > 0
+    assert len(submitted) == first.summary.submitted + second.summary.submitted
+    assert len({e.assignment_id for e in submitted}) == len(submitted)
+    check_hits_answered_as_asked(events)

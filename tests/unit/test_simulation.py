@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import UTC, datetime
+
 import pytest
 
 from streams.consensus.core import ConsensusConfig
+from streams.simulation.convert import own_submissions, tell_crowd
 from streams.simulation.local import run_local
 from streams.simulation.score import Score, score
+from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
+from streams.workers.models import AssignmentReviewed, WorkerBlocked
+from streams.world.crowd import SimulatedCrowd
 from streams.world.generate import generate_world
 from streams.world.model import WorldConfig
 
@@ -45,3 +52,42 @@ def test_the_fixed_quorum_never_accepts_a_wrong_handle_here() -> None:
     result = score(world, run_local(
         world, consensus_config=ConsensusConfig(method="quorum")).events)
     assert result.precision == 1.0 and result.accepted > 0
+
+
+def test_a_restarted_crowd_hears_the_log_again_and_answers_no_hit_twice() -> None:
+    """Issue 11: ``crowd simulate`` started again hears the whole log; an approval of an
+    assignment it had not submitted again was a KeyError. Restored from its own submissions,
+    it takes every event of a run cut in the middle and finishes the open HITs, no assignment
+    submitted twice and no HIT over what it asked for."""
+    world = generate_world(WorldConfig(athletes=40, seed=11, workers=30))
+    events = run_local(world, consensus_config=ConsensusConfig(method="quorum")).events
+    submitted = [i for i, e in enumerate(events) if isinstance(e, AssignmentSubmitted)]
+    log = events[:submitted[len(submitted) // 2]]
+    # The service reads three topics side by side: a review may come before its HIT.
+    heard = sorted((e for e in log if isinstance(
+        e, HitPublished | HitExtended | HitExpired | WorkerBlocked | AssignmentReviewed)),
+        key=lambda e: not isinstance(e, AssignmentReviewed | WorkerBlocked))
+    assert any(isinstance(e, AssignmentReviewed) and e.status == "Approved" for e in heard)
+
+    forgetful = SimulatedCrowd(world, seed=7)  # the bug: it forgot what it had submitted
+    with pytest.raises(KeyError):
+        for event in heard:
+            tell_crowd(forgetful, event)
+
+    crowd = SimulatedCrowd(world, seed=7)
+    before = list(own_submissions(log))
+    crowd.restore(before)
+    for event in heard:
+        tell_crowd(crowd, event, crowd.clock)
+    after = crowd.advance(datetime.max.replace(tzinfo=UTC))
+    assert after and min(s.accepted_at for s in after) >= max(s.submitted_at for s in before)
+    assert not {s.assignment_id for s in after} & {s.assignment_id for s in before}
+    wanted = Counter[str]()
+    for event in heard:
+        if isinstance(event, HitPublished):
+            wanted[event.hit_id] += event.max_assignments
+        elif isinstance(event, HitExtended):
+            wanted[event.hit_id] += event.additional_assignments
+    answered = Counter(s.hit_id for s in before + after)
+    assert all(answered[hit_id] <= wanted[hit_id] for hit_id in answered)
+    assert len({(s.hit_id, s.worker_id) for s in before + after}) == len(before + after)

@@ -237,6 +237,53 @@ def test_unsubmitted_assignments_are_unknown(world: World) -> None:
         crowd.approve_assignment("NOPE")
 
 
+def test_a_restored_crowd_reviews_its_past_and_answers_no_hit_twice(world: World) -> None:
+    """Issue 11: a restarted crowd heard a review of an assignment it had not made again
+    (KeyError). Restored from its submissions it takes the review, and finishes every HIT with
+    other workers, each assignment once: accepted work that was not submitted is drawn again."""
+    cut = T0 + timedelta(minutes=3)
+    first = crowd_with(world, 20)
+    before = first.advance(cut)
+    assert 0 < len(before) < 100 and first.stats().pending > 0
+    again = SimulatedCrowd(world, seed=3)
+    again.restore([*before, before[0]])  # read twice from the log: counts once
+    again.approve_assignment(before[0].assignment_id)  # a review may come before its HIT
+    for number in range(20):
+        again.create_hit(hit(world, number))
+    again.reject_assignment(before[1].assignment_id, "copied answer")
+    after = drain(again)
+    assert all(s.accepted_at >= before[-1].submitted_at for s in after)
+    everything = before + after
+    assert Counter(s.hit_id for s in everything) == {f"HIT{n:05d}": 5 for n in range(20)}
+    assert len({s.assignment_id for s in everything}) == 100
+    stats = again.stats()
+    assert (stats.hits, stats.submitted, stats.approved, stats.rejected) == (20, 100, 1, 1)
+
+
+def test_a_hit_full_before_the_restart_takes_only_its_extension(world: World) -> None:
+    before = crowd_with(world, 1).advance(LATER)
+    again = SimulatedCrowd(world, seed=3)
+    again.restore(before)
+    again.create_hit(hit(world, 0))
+    assert again.next_submission_at() is None
+    again.create_additional_assignments("HIT00000", 2)
+    after = drain(again)
+    assert len(after) == 2
+    assert not {s.worker_id for s in after} & {s.worker_id for s in before}
+
+
+def test_only_a_new_crowd_is_restored(world: World) -> None:
+    with pytest.raises(ValueError):
+        crowd_with(world, 1).restore([])
+    stepped = SimulatedCrowd(world, seed=3)
+    stepped.advance(T0)
+    with pytest.raises(ValueError):
+        stepped.restore([])
+    empty = SimulatedCrowd(world, seed=3)
+    empty.restore([])  # nothing submitted before: as new
+    assert empty.clock is None
+
+
 def test_publishing_is_idempotent_and_checked(world: World) -> None:
     crowd = SimulatedCrowd(world, seed=3)
     request = hit(world, 0)
