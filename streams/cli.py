@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from streams import logs
+from streams.events.errors import RegistryUnavailable, SchemaRefused
 from streams.lineage.commands import add_commands as add_lineage_commands
 from streams.prediction.commands import add_commands as add_prediction_commands
 from streams.settings import AuthenticationFailed, Settings
@@ -59,7 +60,6 @@ def _schemas(args: argparse.Namespace, settings: Settings) -> int:
 def _registry_check(settings: Settings) -> int:
     """With a registry configured: each catalogue subject against the local store; problems."""
     from streams.codecs import default_codec
-    from streams.events.registry import RegistryUnavailable
     from streams.topics import CATALOGUE, full_name
 
     codec = default_codec()
@@ -241,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AuthenticationFailed as exc:
         print(f"crowdlog: {exc}", file=sys.stderr)
         return 2
+    except (RegistryUnavailable, SchemaRefused) as exc:  # fix the registry or the schema
+        print(f"crowdlog: {exc}", file=sys.stderr)
+        return 1
     return code
 
 

@@ -41,9 +41,8 @@ from streams.broker_calls import DELIVERY_PATIENCE
 from streams.consumer import coordinates, message_time
 from streams.events.codec import Codec
 from streams.events.deadletter import dead_letter_message
-from streams.events.errors import EventFormatError
+from streams.events.errors import EventFormatError, RegistryUnavailable, SchemaRefused
 from streams.events.model import Event, Producer
-from streams.events.registry import RegistryUnavailable, SchemaRefused
 from streams.logs import Handling, handling
 from streams.producer import MAX_EVENT_BYTES, EventProducer
 from streams.settings import Settings

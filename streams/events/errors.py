@@ -45,3 +45,15 @@ class InvalidEvent(EventFormatError):
     """An event object whose field values do not fit its schema (a bug in the emitting code)."""
 
     code = "invalid_event"
+
+
+class RegistryUnavailable(Exception):
+    """The Schema Registry could not be asked (down, unreachable, refusing our credentials).
+
+    Operational, never a dead letter: the input is fine and is read again once it answers.
+    """
+
+
+class SchemaRefused(Exception):
+    """The registry refused to register a schema (incompatible with the subject's history):
+    nothing is sent, since no reader could resolve it."""

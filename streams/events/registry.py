@@ -24,26 +24,19 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from streams.events.errors import EventFormatError
+from streams.events.errors import EventFormatError, RegistryUnavailable, SchemaRefused
 from streams.events.schema_store import SchemaStore, SchemaVersion
 
 WIRE_MAGIC = b"\x00"
 WIRE_HEADER_SIZE = 5
 COMPATIBILITY = "BACKWARD_TRANSITIVE"
+_FIX = " (check CROWDLOG_SCHEMA_REGISTRY_URL and CROWDLOG_SCHEMA_REGISTRY_AUTH, and that it is up)"
 
 
 class UnknownSchemaId(EventFormatError):
     """A Confluent-framed message whose schema id the registry does not know (or no registry)."""
 
     code = "unknown_schema_id"
-
-
-class RegistryUnavailable(Exception):
-    """The Schema Registry could not be asked (down, unreachable, refusing our credentials)."""
-
-
-class SchemaRefused(Exception):
-    """The registry refused to register a schema (incompatible with the subject's history)."""
 
 
 def wire_header(schema_id: int) -> bytes:
@@ -158,6 +151,7 @@ class SchemaRegistry:
                 raise SchemaRefused(f"the schema registry refused {about}: "
                                     f"{exc.error_message}") from exc
             raise RegistryUnavailable(f"schema registry: {what} {about} failed: "
-                                      f"HTTP {status} {exc.error_message}") from exc
+                                      f"HTTP {status} {exc.error_message}{_FIX}") from exc
         except Exception as exc:  # the HTTP client's own: connection refused, DNS, TLS, timeouts
-            raise RegistryUnavailable(f"schema registry: {what} {about} failed: {exc}") from exc
+            raise RegistryUnavailable(
+                f"schema registry: {what} {about} failed: {exc}{_FIX}") from exc

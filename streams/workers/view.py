@@ -40,7 +40,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from streams.consensus.inference import WorkerModel
 from streams.events.codec import Codec
-from streams.events.registry import RegistryUnavailable
+from streams.events.errors import RegistryUnavailable
 from streams.lineage.models import EventRetracted
 from streams.settings import Settings
 from streams.tools.log_reader import Coordinates, decode_value, describe, watermarks

@@ -26,8 +26,9 @@ from streams.consensus.models import HandleAccepted
 from streams.consumer import EventConsumer
 from streams.enrichment.models import ProfileEnriched
 from streams.events.deadletter import MessageDeadLettered, dead_letter_message
+from streams.events.errors import SchemaRefused
 from streams.events.model import Event
-from streams.events.registry import SchemaRefused, schema_id_of
+from streams.events.registry import schema_id_of
 from streams.producer import EventProducer
 from streams.runner import StageRunner
 from streams.settings import Settings

@@ -16,9 +16,8 @@ from confluent_kafka import Message
 
 from streams.consumer import EPOCH, consumed, message_time
 from streams.events.codec import Codec
-from streams.events.errors import CorruptEvent, EventFormatError
+from streams.events.errors import CorruptEvent, EventFormatError, RegistryUnavailable
 from streams.events.model import Event
-from streams.events.registry import RegistryUnavailable
 from streams.events.schema_store import SchemaVersion
 from streams.settings import Settings
 from streams.tools.log_reader import (
