@@ -4,8 +4,8 @@ A broker under load (topics being created, a group coordinator moving or loading
 queued past its timeout) fails metadata, offset and watermark requests with errors that mean
 "ask again". A service that dies on the first of them turns a slow minute into a dead stage, so
 the long-running callers (the lineage stage, the crowd service, the log readers) go through
-``retrying``; every other error is real and raised at once. Their flushes wait
-``DELIVERY_PATIENCE`` for the same reason.
+``retrying``; every other error is real and raised at once. Every producer's flush waits
+``DELIVERY_PATIENCE`` by default for the same reason (``EventProducer.flush``).
 
 A refused password or certificate is the opposite case: librdkafka reports it only to a
 client's ``error_cb`` and tries again for ever, while a metadata request waits out its timeout

@@ -16,6 +16,7 @@ from types import TracebackType
 from confluent_kafka import KafkaError, Message
 from confluent_kafka import Producer as KafkaProducer
 
+from streams.broker_calls import DELIVERY_PATIENCE
 from streams.events.codec import Codec, peek_event_id
 from streams.events.errors import CorruptEvent
 from streams.events.model import Event
@@ -135,13 +136,16 @@ class EventProducer:
         """Serve delivery reports."""
         self._producer.poll(timeout)
 
-    def flush(self, timeout: float = 30.0) -> None:
-        """Wait for every queued event; raise ``DeliveryFailed`` if any was not delivered."""
+    def flush(self, timeout: float = DELIVERY_PATIENCE) -> None:
+        """Wait for every queued event; raise ``DeliveryFailed`` if any was not delivered.
+
+        By default as long as librdkafka itself keeps trying (``DELIVERY_PATIENCE``): a broker
+        away for a minute is waited out, not reported as a failure after a guess of 30 s."""
         undelivered = self._producer.flush(timeout)
         if undelivered or self.failures:
             raise DeliveryFailed(list(self.failures), undelivered)
 
-    def close(self, timeout: float = 30.0) -> None:
+    def close(self, timeout: float = DELIVERY_PATIENCE) -> None:
         self.flush(timeout)
 
     def __enter__(self) -> EventProducer:

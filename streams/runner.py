@@ -37,7 +37,6 @@ import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from streams.admin import TopicRequest, ensure_topics
-from streams.broker_calls import DELIVERY_PATIENCE
 from streams.consumer import coordinates, message_time
 from streams.events.codec import Codec
 from streams.events.deadletter import dead_letter_message
@@ -179,7 +178,7 @@ class StageRunner:
             self.report.consumed += 1
         # Waits out a broker that is away for a while; DeliveryFailed if a delivery failed,
         # and then nothing below is committed.
-        self._producer.flush(DELIVERY_PATIENCE)
+        self._producer.flush()
         self.report.batches += 1
         if positions:
             self._commit(consumer, positions)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import structlog
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from streams.broker_calls import DELIVERY_PATIENCE, is_transient
+from streams.broker_calls import is_transient
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
@@ -176,7 +176,7 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
                 hit = listener.hits[submission.hit_id]
                 producer.send(submission_event(submission, hit, settings.instance))
                 summary.submitted += 1
-            producer.flush(DELIVERY_PATIENCE)  # a broker away for a while is waited out
+            producer.flush()  # a broker away for a while is waited out (DELIVERY_PATIENCE)
     summary.hits = len(listener.hits)
     progress.close()
     return summary

@@ -141,7 +141,7 @@ def _first_writes(settings: Settings, specs: tuple[TopicSpec, ...], since: datet
     return first
 
 
-@pytest.mark.long(200)
+@pytest.mark.long(140)
 def test_every_service_rides_out_a_minute_without_the_broker(
         private_kafka: PrivateKafka, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # Every client of this process logs each refused connection of the outage, thousands of
