@@ -55,10 +55,9 @@ READY_LINE="Kafka Server started"     # logged by KafkaRaftServer at INFO
 READY_TIMEOUT=120                     # a restart after SIGKILL recovers its logs first
 STOP_TIMEOUT=30
 
-log() { echo "cluster.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+SERVICE=cluster.sh
+# shellcheck source=../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
 DIR="${CROWDLOG_STATE_DIR:-$REPO_ROOT/.state}/kafka-cluster"
 if [[ ${1:-} == --dir ]]; then
@@ -77,22 +76,9 @@ declare -a PORTS=() CPORTS=()
 
 node_dir() { echo "$DIR/node-$1"; }
 
-# Pid of node $1 if it is alive and is that node's JVM (a stale pid file's pid may have been
-# reused; a SIGKILLed JVM may linger as a zombie, whose command line is empty).
+# Pid of node $1 if it is alive and is that node's JVM.
 live_pid() {
-  local pidfile pid
-  pidfile="$(node_dir "$1")/kafka.pid"
-  [[ -s $pidfile ]] || return 1
-  pid=$(<"$pidfile")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  [[ $(ps -ww -p "$pid" -o args= 2>/dev/null) == *" kafka.Kafka $(node_dir "$1")/server.properties" ]] \
-    || return 1
-  echo "$pid"
-}
-
-lock() {
-  exec 9>"$DIR/.lock"
-  flock 9
+  pid_alive_as "$(node_dir "$1")/kafka.pid" " kafka.Kafka $(node_dir "$1")/server.properties"
 }
 
 # A comma-separated list of $1 port numbers from $2, or $1 consecutive ones from $3.
@@ -272,7 +258,7 @@ cmd_up() {
   # kafka.sh's own up path honours KAFKA_BOOTSTRAP_SERVERS; `assemble` only fills the cache.
   bash "$SCRIPT_DIR/kafka.sh" assemble
   mkdir -p "$DIR"
-  lock
+  lock "$DIR"
   if [[ ! -f $CLUSTER_ENV ]]; then
     new_cluster "${want:-3}"
   fi
@@ -304,7 +290,7 @@ cmd_down() {
     $purge && rm -rf "$DIR"
     return 0
   fi
-  lock
+  lock "$DIR"
   load_cluster
   # All at once: a node stopping alone waits for a quorum the others would leave it without.
   local -a stopping=()
@@ -341,7 +327,7 @@ cmd_kill() {
 cmd_start() {
   local node=${1:?usage: cluster.sh start NODE} offset started=$SECONDS
   load_cluster
-  lock
+  lock "$DIR"
   check_node "$node"
   if live_pid "$node" >/dev/null; then
     log "node $node is already running"

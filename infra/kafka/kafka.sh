@@ -66,29 +66,12 @@ READY_LINE="Kafka Server started"     # logged by KafkaRaftServer at INFO
 READY_TIMEOUT=90
 STOP_TIMEOUT=30
 
-log() { echo "kafka.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
+SERVICE=kafka.sh
+# shellcheck source=../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
-# True if something accepts TCP connections on host:port.
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
-
-# Pid from the pid file if that process is alive and is our broker (guards
-# against a stale pid file whose pid was reused by another process).
-live_pid() {
-  local pid
-  [[ -s $PIDFILE ]] || return 1
-  pid=$(<"$PIDFILE")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  [[ $(ps -ww -p "$pid" -o args= 2>/dev/null) == *" kafka.Kafka "* ]] || return 1
-  echo "$pid"
-}
-
-# Serialise concurrent invocations (e.g. parallel test workers calling `up`).
-lock() {
-  mkdir -p "$1"
-  exec 9>"$1/.lock"
-  flock 9
-}
+# Pid from the pid file if that process is alive and is our broker.
+live_pid() { pid_alive_as "$PIDFILE" " kafka.Kafka "; }
 
 print_logs() {
   local f
@@ -277,14 +260,7 @@ cmd_down() {
     # Even with KAFKA_BOOTSTRAP_SERVERS set (e.g. exported from our own `up`),
     # a broker this script started is ours to stop.
     log "stopping broker (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-    fi
+    stop_pid "$pid" "$STOP_TIMEOUT"
     log "stopped"
   elif [[ -n ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
     log "KAFKA_BOOTSTRAP_SERVERS is set: the external cluster at $KAFKA_BOOTSTRAP_SERVERS is not ours to stop"

@@ -42,8 +42,9 @@ URL="postgresql+psycopg://$DB_USER:$DB_PASSWORD@127.0.0.1:$PORT/$DB_NAME"
 PG_OS_USER=postgres
 READY_TIMEOUT=60
 
-log() { echo "postgres.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
+SERVICE=postgres.sh
+# shellcheck source=../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
@@ -55,13 +56,6 @@ as_owner() {
   else
     "$@"
   fi
-}
-
-# Serialise concurrent invocations (e.g. parallel test workers calling `up`).
-lock() {
-  mkdir -p "$STATE"
-  exec 9>"$STATE/.lock"
-  flock 9
 }
 
 # Directory holding initdb/pg_ctl: the cluster's own major version if it
@@ -120,7 +114,6 @@ pg_ctl_() { as_owner "$BINDIR/pg_ctl" -D "$DATA" "$@"; }
 is_running() { [[ -f $DATA/PG_VERSION ]] && pg_ctl_ status >/dev/null 2>&1; }
 
 # True if something accepts TCP connections on 127.0.0.1:$1.
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 init_cluster() {
   [[ -f $DATA/PG_VERSION ]] && return 0
@@ -182,12 +175,12 @@ cmd_up() {
   fi
   [[ $PORT =~ ^[0-9]+$ ]] || die "CROWDLOG_PG_PORT must be a port number, not '$PORT'"
   ensure_installed
-  lock
+  lock "$STATE"
   prepare_state_dir
   if is_running; then
     log "already running at 127.0.0.1:$PORT"
   else
-    port_open "$PORT" && die "port $PORT is already in use by another process;" \
+    port_open 127.0.0.1 "$PORT" && die "port $PORT is already in use by another process;" \
       "set CROWDLOG_PG_PORT, or CROWDLOG_TEST_POSTGRES_URL to use that server"
     init_cluster
     write_config
@@ -209,7 +202,7 @@ cmd_down() {
   local purge=false
   [[ ${1:-} == --purge ]] && purge=true
   [[ $# -eq 0 || $purge == true ]] || die "usage: postgres.sh down [--purge]"
-  lock
+  lock "$STATE"
   if [[ -f $DATA/PG_VERSION ]] && BINDIR=$(find_bindir) && is_running; then
     # Even with CROWDLOG_TEST_POSTGRES_URL set (e.g. exported from our own
     # `up`), a server this script started is ours to stop.

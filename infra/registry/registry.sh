@@ -50,11 +50,9 @@ READY_PATH=/apis/ccompat/v7/subjects
 READY_TIMEOUT=120
 STOP_TIMEOUT=30
 
-log() { echo "registry.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# True if something accepts TCP connections on 127.0.0.1:$1.
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+SERVICE=registry.sh
+# shellcheck source=../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
 # True if GET $READY_PATH on 127.0.0.1:$PORT answers 200 (bash's /dev/tcp: no curl needed).
 answers() {
@@ -65,23 +63,8 @@ answers() {
     [[ $status =~ ^HTTP/[0-9.]+\ 200 ]]' _ "$PORT" "$READY_PATH" 2>/dev/null
 }
 
-# Pid from the pid file if that process is alive and is our registry (guards against a stale
-# pid file whose pid was reused by another process).
-live_pid() {
-  local pid
-  [[ -s $PIDFILE ]] || return 1
-  pid=$(<"$PIDFILE")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  [[ $(ps -ww -p "$pid" -o args= 2>/dev/null) == *" -jar $APP/quarkus-run.jar"* ]] || return 1
-  echo "$pid"
-}
-
-# Serialise concurrent invocations (e.g. parallel test workers calling `up`).
-lock() {
-  mkdir -p "$1"
-  exec 9>"$1/.lock"
-  flock 9
-}
+# Pid from the pid file if that process is alive and is our registry.
+live_pid() { pid_alive_as "$PIDFILE" " -jar $APP/quarkus-run.jar"; }
 
 print_log() {
   [[ -s $LOGFILE ]] || return 0
@@ -182,7 +165,7 @@ cmd_up() {
     return 0
   fi
   rm -f "$PIDFILE"
-  if port_open "$PORT"; then
+  if port_open 127.0.0.1 "$PORT"; then
     if answers; then
       # E.g. started from another checkout: use it, but it is not ours to stop.
       log "a registry this script did not start answers at $URL; using it"
@@ -243,14 +226,7 @@ cmd_down() {
     # Even with CROWDLOG_SCHEMA_REGISTRY_URL set (e.g. exported from our own `up`), a registry
     # this script started is ours to stop.
     log "stopping registry (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-    fi
+    stop_pid "$pid" "$STOP_TIMEOUT"
     log "stopped (its schemas were in memory: the next 'up' starts empty)"
   elif [[ -n ${CROWDLOG_SCHEMA_REGISTRY_URL:-} ]]; then
     log "CROWDLOG_SCHEMA_REGISTRY_URL is set: the registry at $CROWDLOG_SCHEMA_REGISTRY_URL is not ours to stop"
