@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from streams.admin import create_topics
+from streams.admin import catalogue_requests, ensure_topics
 from streams.settings import Settings
 from tests.conftest import missing_service
 
@@ -47,5 +47,7 @@ def settings(bootstrap: str) -> Settings:
     """Settings whose catalogue topics exist and belong to this test alone."""
     prefixed = Settings(bootstrap_servers=bootstrap, instance="pytest",
                         topic_prefix=f"test-{uuid.uuid4().hex[:10]}.")
-    create_topics(prefixed)
+    # whole before the test starts: a topic just created can be missing from another client's
+    # metadata for a moment (seen: a fresh AdminClient's list_topics without it)
+    ensure_topics(prefixed, catalogue_requests(prefixed))
     return prefixed
