@@ -108,7 +108,10 @@ def tell_crowd(crowd: CrowdPlatform, event: Event, now: datetime | None = None) 
     """What the crowd platform hears from the pipeline (the MTurk API calls).
 
     ``now`` is the platform's clock when it hears it; a HIT is created then (by default at its
-    event time, which replays the feed's own timeline).
+    event time, which replays the feed's own timeline), and an expiry or a block takes effect
+    then, as UpdateExpirationForHIT and CreateWorkerBlock do. Not at the event's own time: a
+    decision carries the time of its latest input, the record's feed time included, weeks ahead
+    of a crowd that heard the whole feed at once; a block dated there let a spammer work on.
     """
     if isinstance(event, HitPublished):
         crowd.create_hit(hit_request(event, now))
@@ -118,9 +121,9 @@ def tell_crowd(crowd: CrowdPlatform, event: Event, now: datetime | None = None) 
         else:  # re-opened after a redaction: a fresh lifetime (UpdateExpirationForHIT)
             crowd.expire_hit(event.hit_id, (now or event.meta.occurred_at) + REOPENED_LIFETIME)
     elif isinstance(event, HitExpired):
-        crowd.expire_hit(event.hit_id, event.meta.occurred_at)
+        crowd.expire_hit(event.hit_id, now or event.meta.occurred_at)
     elif isinstance(event, WorkerBlocked):
-        crowd.block_worker(event.worker_id, "quality below the bar", event.meta.occurred_at)
+        crowd.block_worker(event.worker_id, "quality below the bar", now or event.meta.occurred_at)
     elif isinstance(event, AssignmentReviewed):
         if event.status == "Approved":
             crowd.approve_assignment(event.assignment_id)

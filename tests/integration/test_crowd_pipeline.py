@@ -88,11 +88,13 @@ def test_a_2000_athlete_world_through_the_broker_is_precise_and_cheap(
     assert result.precision >= 0.995 and result.precision >= collect_all.precision - 0.0005, report
     assert result.coverage >= 0.99, report
     # In process early stopping saves 39%; here the whole feed opens ~2,000 HITs at once, with
-    # no worker history yet. 23-30% was measured in issue 3; in issue 5, 14.5-15% in two of
-    # six runs; on the stage runner (issues 11-12) 23.3, 23.3, 24.9 and once 11.3% (spammers
-    # blocked later on the broker, same cores: an open problem, see the issue 11-12 note). The
-    # bar is 8%: early stopping must still clearly pay less than collecting all 10.
-    assert result.submitted <= 0.92 * collect_all.submitted, report
+    # no worker history yet. Until issue 13 the saving spread from 7.7% to 30% from run to run:
+    # the crowd applied a block or an expiry at its event's time, and a decision carries its
+    # record's feed time, weeks ahead of a crowd that heard the whole feed at once, so a
+    # spammer blocked "in three weeks" went on answering. Applied when heard (as on Mechanical
+    # Turk), the run repeats exactly (37.8%, the same 12,611 assignments, three runs in a row).
+    # The bar leaves room for a machine whose timing differs: 30%.
+    assert result.submitted <= 0.70 * collect_all.submitted, report
     assert result.blocked["spammer"] == result.workers["spammer"], report
     assert result.blocked_share("reliable") <= 0.01, report
     assert not [e for e in events if isinstance(e, MessageDeadLettered)
