@@ -23,6 +23,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from streams.broker_calls import retrying
+from streams.kafka import clients
 from streams.settings import Settings
 from streams.topics import CATALOGUE, TopicSpec, full_name
 
@@ -55,7 +56,7 @@ def catalogue_requests(settings: Settings,
 def create_topics(settings: Settings, catalogue: Iterable[TopicSpec] = CATALOGUE,
                   *, timeout: float = 30.0) -> list[TopicStatus]:
     """Create missing topics; report existing ones, flagging a partition count that differs."""
-    return _create(AdminClient(settings.kafka_config()), settings,
+    return _create(clients.admin(settings), settings,
                    catalogue_requests(settings, catalogue), timeout)
 
 
@@ -67,7 +68,7 @@ def ensure_topics(settings: Settings, requests: Iterable[TopicRequest], *,
     would land on other partitions than the state they belong with), and ``TimeoutError``
     naming the topics still incomplete after ``timeout`` seconds.
     """
-    admin = AdminClient(settings.kafka_config())
+    admin = clients.admin(settings)
     wanted = list(requests)
     statuses = _create(admin, settings, wanted, timeout)
     mismatched = [f"{s.name} {s.status}" for s in statuses if s.status.startswith("exists ")]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 
 import structlog
@@ -37,10 +37,19 @@ from streams.events.deadletter import dead_letter_message
 from streams.events.errors import EventFormatError
 from streams.events.model import Event, Producer
 from streams.events.schema_store import SchemaVersion
+from streams.kafka import clients
+from streams.kafka.errors import checked
 from streams.logs import Handling, handling
 from streams.producer import EventProducer
 from streams.settings import Settings
-from streams.tools.log_reader import Coordinates, Undecodable, as_bytes, decode_value, describe
+from streams.tools.log_reader import (
+    Coordinates,
+    Undecodable,
+    as_bytes,
+    decode_value,
+    describe,
+    timestamp_of,
+)
 from streams.topics import DEADLETTER, full_name
 
 log = structlog.get_logger(__name__)
@@ -51,8 +60,6 @@ CONSUMER_VERSION = "1.0.0"
 # Given the partitions just assigned, where to start each one (by (topic, partition)); used by
 # sinks that keep their applied position in their own database.
 StartOffsets = Callable[[list[tuple[str, int]]], dict[tuple[str, int], int]]
-
-EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +109,7 @@ class EventConsumer:
         self._handled: dict[tuple[str, int], int] = {}
         self._dead_pending = 0
         self.dead_lettered = 0
-        self._consumer = Consumer({
-            **settings.kafka_config(),
-            "group.id": group_id,
+        self._consumer = clients.consumer(settings, group_id, {
             "enable.auto.commit": "true",
             "enable.auto.offset.store": "false",
             "auto.offset.reset": "earliest" if from_beginning else "latest",
@@ -138,7 +143,7 @@ class EventConsumer:
             decoded: list[Consumed] = []
             positions: dict[tuple[str, int], int] = {}
             for msg in messages:
-                if self._has_error(msg):
+                if checked(msg) is not None:
                     continue
                 topic, partition, offset = coordinates(msg)
                 positions[(topic, partition)] = offset + 1
@@ -163,16 +168,6 @@ class EventConsumer:
 
     def __iter__(self) -> Iterator[Consumed]:
         return self.events()
-
-    @staticmethod
-    def _has_error(msg: Message) -> bool:
-        error = msg.error()
-        if error is None:
-            return False
-        if error.fatal():
-            raise KafkaException(error)
-        log.warning("consumer error", error=str(error))
-        return True
 
     def _decode(self, msg: Message, topic: str, partition: int, offset: int) -> Consumed | None:
         try:
@@ -262,20 +257,21 @@ class EventConsumer:
 def consumed(codec: Codec, msg: Message, topic: str, partition: int, offset: int) -> Consumed:
     """The message at ``topic``/``partition``@``offset`` as a decoded event with its
     coordinates; ``EventFormatError`` when it is none (``decode_value``)."""
-    key, value = as_bytes(msg.key()), as_bytes(msg.value())
+    return decoded_at(codec, topic, partition, offset, key=as_bytes(msg.key()),
+                      value=as_bytes(msg.value()), timestamp=message_time(msg))
+
+
+def decoded_at(codec: Codec, topic: str, partition: int, offset: int, *, key: bytes | None,
+               value: bytes | None, timestamp: datetime) -> Consumed:
+    """``consumed`` from a message's parts (a ``LogReader``'s ``RawMessage``)."""
     schema, event = decode_value(codec, value)
     assert value is not None  # decode_value refuses a null value
-    return Consumed(event, schema, topic, partition, offset, key, message_time(msg), value)
+    return Consumed(event, schema, topic, partition, offset, key, timestamp, value)
 
 
 def message_time(msg: Message) -> datetime:
-    """The message's timestamp; the epoch when it has none, or one no ``datetime`` can hold
-    (a broker that accepts any producer time, as Kafka 3's default does, lets year 10000 in)."""
-    millis = msg.timestamp()[1]
-    try:
-        return datetime.fromtimestamp(millis / 1000, tz=UTC) if millis >= 0 else EPOCH
-    except (OverflowError, ValueError, OSError):
-        return EPOCH
+    """The message's timestamp (``timestamp_of``: the epoch when it has none that fits)."""
+    return timestamp_of(msg.timestamp()[1])
 
 
 def coordinates(msg: Message) -> tuple[str, int, int]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from confluent_kafka import KafkaError, Message
-from confluent_kafka import Producer as KafkaProducer
 
 from streams.broker_calls import DELIVERY_PATIENCE
 from streams.events.codec import Codec, peek_event_id
 from streams.events.errors import CorruptEvent
 from streams.events.model import Event
+from streams.kafka import clients
 from streams.settings import Settings
 from streams.topics import CATALOGUE, TopicSpec, full_name, spec_for
 
@@ -90,9 +90,8 @@ class EventProducer:
         self._on_delivery = on_delivery
         self.failures: list[Delivery] = []
         reports = {} if on_delivery else {"delivery.report.only.error": True}
-        self._producer = KafkaProducer({
-            **settings.kafka_config(), **PRODUCER_DEFAULTS, **reports, **(config or {}),
-            "on_delivery": self._report,
+        self._producer = clients.producer(settings, {
+            **PRODUCER_DEFAULTS, **reports, **(config or {}), "on_delivery": self._report,
         })
 
     def topic_of(self, event: Event) -> str:

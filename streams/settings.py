@@ -1,7 +1,7 @@
 """Settings from the environment, read when a command starts (never at import).
 
 The Kafka connection is one configuration for every client of the process (producers,
-consumers, admin, the log readers), all built from ``Settings.kafka_config()``:
+consumers, admin, the log readers), all built from it by ``streams.kafka.clients``:
 
 ``KAFKA_BOOTSTRAP_SERVERS``          the cluster (default 127.0.0.1:9092)
 ``KAFKA_SECURITY_PROTOCOL``          PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL
@@ -28,8 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from streams.logs import kafka_logger
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_DATABASE_URL = "sqlite:///crowdlog.db"
@@ -131,22 +129,13 @@ class Settings:
         )
 
     def kafka_config(self) -> dict[str, Any]:
-        """Client settings shared by every Kafka client of this process.
-
-        librdkafka's own log lines go through Python logging (see ``streams.logs``) instead of
-        raw ``%4|...`` lines on stderr. On a secured connection the first client of the process
-        is preceded by a check that the cluster accepts it, and a refusal seen later by any
-        client is raised from its poll: either way ``AuthenticationFailed``, in a second, where
-        librdkafka would try again for ever (``streams.broker_calls.verify_authentication``).
-        """
+        """The configuration every Kafka client of this process starts from, as
+        ``streams.kafka.clients.connection`` makes it (connection, logger, error policy): for a
+        raw client a test or a benchmark makes; crowdlog's own come from ``streams.kafka``."""
         # confluent_kafka loads only once a client is made: `crowdlog --help` loads no Kafka.
-        from streams import broker_calls  # noqa: PLC0415
+        from streams.kafka.clients import connection  # noqa: PLC0415
 
-        properties = self.client_properties()
-        if self.secured:
-            broker_calls.verify_authentication(properties, self.bootstrap_servers)
-        return {**properties, "logger": kafka_logger(),
-                "error_cb": broker_calls.error_callback(self.bootstrap_servers)}
+        return connection(self)
 
     def client_properties(self) -> dict[str, str]:
         """The connection's librdkafka properties, credentials revealed: a client's
@@ -220,7 +209,7 @@ def _connection(env: Mapping[str, str]) -> dict[str, Any]:
         if env.get(variable):
             properties[name] = env[variable]
     for variable, name in KAFKA_SECRET_VARIABLES.items():
-        secret = _secret(env, variable)
+        secret = secret_from_env(env, variable)
         if secret is not None:
             properties[name] = secret
     _check_choice(env, "KAFKA_SECURITY_PROTOCOL", SECURITY_PROTOCOLS, properties)
@@ -248,7 +237,7 @@ def read_properties(path: Path) -> dict[str, str]:
     return properties
 
 
-def _secret(env: Mapping[str, str], variable: str) -> Secret | None:
+def secret_from_env(env: Mapping[str, str], variable: str) -> Secret | None:
     """A credential from ``variable`` or from the file ``<variable>_FILE`` names (its final line
     break dropped); None if neither is set."""
     value, path = env.get(variable), env.get(f"{variable}_FILE")

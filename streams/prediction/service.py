@@ -12,9 +12,9 @@ The service also reads ``lineage.retractions``. When a batch has retracted outco
 had learned, the model is rebuilt at the end of that batch (once, however many were retracted):
 the newest kept snapshot that learned none of the retracted outcomes is restored (a fresh model
 when none did), ``prediction.outcomes`` is read again from that snapshot's position up to the
-position the live state reflects, with a separate consumer on ``assign()``, and the pure
-``core.rebuild`` replays it without the retracted outcomes; then every athlete is predicted
-again and a snapshot of the rebuilt state is saved.
+position the live state reflects, with a ``LogReader`` (no group, nothing written), and the
+pure ``core.rebuild`` replays it without the retracted outcomes; then every athlete is
+predicted again and a snapshot of the rebuilt state is saved.
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ import os
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
@@ -41,7 +39,7 @@ from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageVie
 from streams.prediction.snapshots import SnapshotError
 from streams.producer import EventProducer
 from streams.settings import Settings
-from streams.tools.log_reader import Coordinates, decode_value, describe
+from streams.tools.log_reader import LogReader, PartitionRange, describe
 from streams.topics import (
     ENRICHMENT_PROFILES,
     LINEAGE_RETRACTIONS,
@@ -52,7 +50,8 @@ from streams.topics import (
 
 log = structlog.get_logger(__name__)
 
-_INPUTS = (RECORDS_RECEIVED, ENRICHMENT_PROFILES, PREDICTION_OUTCOMES, LINEAGE_RETRACTIONS)
+# What the service reads; the in-process run (streams.simulation.local) feeds its core the same.
+INPUTS = (RECORDS_RECEIVED, ENRICHMENT_PROFILES, PREDICTION_OUTCOMES, LINEAGE_RETRACTIONS)
 Snapshot = tuple[PredictionState, dict[Any, int]]
 
 
@@ -172,7 +171,7 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
         report.restored_outcomes = state.outcomes
         log.info("prediction snapshot restored", outcomes=state.outcomes)
     producer = EventProducer(settings, codec)
-    topics = [full_name(spec, settings.topic_prefix) for spec in _INPUTS]
+    topics = [full_name(spec, settings.topic_prefix) for spec in INPUTS]
     saved_at = idle_since = time.monotonic()
     stop = stop or threading.Event()
 
@@ -237,52 +236,21 @@ def read_outcomes(settings: Settings, codec: Codec, topic: str, start: int, end:
                   timeout: float = 60.0) -> Iterator[PageViewsObserved]:
     """The outcomes at offsets ``start`` up to (excluding) ``end`` of partition 0, in order.
 
-    A consumer of its own on ``assign()``: no group, nothing committed, the live consumer's
-    position untouched. Undecodable messages are skipped (the live consumer dead-letters them).
-    Raises ``TimeoutError`` when the range cannot be read in ``timeout`` seconds: a model
-    rebuilt from part of it would be wrong.
+    Read with a ``LogReader``: no group, nothing committed, the live consumer's position
+    untouched. Undecodable messages are skipped (the live consumer dead-letters them). Raises
+    ``TimeoutError`` when the range stops arriving for ``timeout`` seconds before its end: a
+    model rebuilt from part of it would be wrong.
     """
-    if end <= start:
-        return
-    consumer = Consumer({
-        **settings.kafka_config(),
-        "group.id": f"{settings.topic_prefix}prediction-rebuild-{uuid.uuid4().hex[:12]}",
-        "enable.auto.commit": "false",
-        "enable.auto.offset.store": "false",
-        "enable.partition.eof": "true",
-        "auto.offset.reset": "earliest",
-    })
-    try:
-        consumer.assign([TopicPartition(topic, 0, start)])
-        deadline = time.monotonic() + timeout
-        while True:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {topic} from {start} to {end} in {timeout}s")
-            for msg in consumer.consume(500, 0.5):
-                error = msg.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        return  # the log's end: nothing more below ``end`` to read
-                    if error.fatal():
-                        raise KafkaException(error)
-                    log.warning("consumer error", error=str(error))
-                    continue
-                offset = msg.offset()
-                if offset is None or offset >= end:
-                    return
-                try:
-                    _schema, event = decode_value(codec, msg.value())
-                except EventFormatError as exc:
-                    log.info("undecodable outcome passed over in a rebuild (dead-lettered when "
-                             "first read)", where=str(Coordinates(topic, 0, offset)),
-                             reason=describe(exc))
-                else:
-                    if isinstance(event, PageViewsObserved):
-                        yield event
-                if offset >= end - 1:
-                    return
-    finally:
-        consumer.close()
+    reader = LogReader(settings, [topic], idle_timeout=timeout)
+    for where, item in reader.decoded(codec, [PartitionRange(topic, 0, start, end)]):
+        if isinstance(item, EventFormatError):
+            log.info("undecodable outcome passed over in a rebuild (dead-lettered when first "
+                     "read)", where=str(where), reason=describe(item))
+        elif isinstance(item, PageViewsObserved):
+            yield item
+    if reader.incomplete:
+        raise TimeoutError(f"could not read {topic} from {start} to {end}: nothing for "
+                           f"{timeout:g}s")
 
 
 def _snapshot(producer: EventProducer, store: SnapshotStore, state: PredictionState,

@@ -1,10 +1,14 @@
-"""Reads topics from their beginning up to the end offsets seen when the read started.
+"""Reads a range of the log and stops: by default, topics from their beginning up to the end
+offsets seen when the read started.
 
-The reader tools (audit, export, rank, the error plot, the lineage stage's preload) need a
-fixed picture of the log: what was there when the command started, every partition read to
-that point and no further, whatever arrives meanwhile. They read raw bytes through ``assign()``
-(no consumer group, nothing committed, nothing dead-lettered), so a message that does not
-decode is theirs to report, with its coordinates, not a consumer's to move aside.
+The reader tools (audit, export, replay, rank, the error plot, ``world score``, the lineage
+stage's preload, the prediction stage's rebuild) need a fixed picture of the log: what was
+there when the command started, every partition read to that point and no further, whatever
+arrives meanwhile. ``LogReader`` is their one reader. It reads raw bytes through ``assign()``
+(``streams.kafka.clients.reader``: no consumer group, nothing committed) and never publishes,
+so a message that does not decode is the caller's to report, with its coordinates, not a
+consumer's to move aside: reading the log never changes it. (``EventConsumer`` is for loops
+that follow the log, and dead-letters.)
 
 Every reader of the log, these tools and the consumer loops alike, tells a usable message from
 an unusable one the same way (``decode_value``: a null value is as unusable as random bytes)
@@ -15,9 +19,9 @@ from __future__ import annotations
 
 import sys
 import time
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import NamedTuple
 
@@ -29,6 +33,8 @@ from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
 from streams.events.model import Event
 from streams.events.schema_store import SchemaVersion
+from streams.kafka import clients
+from streams.kafka.errors import checked
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -39,6 +45,7 @@ BATCH = 500
 # whole body in the error's message (3.9 million characters for a 990 kB message).
 REASON_CHARS = 500
 TOMBSTONE = "tombstone (null value) where an event was expected"
+EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 class Coordinates(NamedTuple):
@@ -70,6 +77,21 @@ class RawMessage:
     coordinates: Coordinates
     key: bytes | None
     value: bytes | None
+    timestamp: datetime = EPOCH  # the epoch when the message has none (``timestamp_of``)
+
+
+def timestamp_of(millis: int) -> datetime:
+    """A message's timestamp (milliseconds) as a time; the epoch when it has none (-1), or one
+    no ``datetime`` can hold (a broker that accepts any producer time, as Kafka 3's default
+    does, lets year 10000 in).
+
+    >>> timestamp_of(-1) == EPOCH == timestamp_of(253_402_300_800_000)
+    True
+    """
+    try:
+        return datetime.fromtimestamp(millis / 1000, tz=UTC) if millis >= 0 else EPOCH
+    except (OverflowError, ValueError, OSError):
+        return EPOCH
 
 
 def decode_value(codec: Codec, value: bytes | None) -> tuple[SchemaVersion, Event]:
@@ -117,22 +139,26 @@ def skipped(message: Undecodable) -> None:
 class LogReader:
     """Yields the raw messages of ``topics``, partition by partition, in offset order.
 
-    ``missing_topics`` lists topics the cluster does not have; ``incomplete`` the partitions
-    that went ``idle_timeout`` seconds without a message before their end offset was reached
-    (so a caller can refuse to call a partial read complete); ``undecodable`` the messages
-    ``events`` passed over.
+    What it reads is ``plan``'s ranges: every partition from its beginning (or, with ``since``,
+    from the first message the broker timestamped at or after it) up to its end offset now;
+    a caller can hand ``messages`` ranges of its own instead. ``missing_topics`` lists topics
+    the cluster does not have; ``incomplete`` the partitions that went ``idle_timeout`` seconds
+    without a message before their end offset was reached (so a caller can refuse to call a
+    partial read complete); ``undecodable`` the messages ``events`` passed over.
     """
 
     settings: Settings
     topics: Iterable[str]
     idle_timeout: float = 10.0
+    since: datetime | None = None
     missing_topics: list[str] = field(default_factory=list)
     incomplete: list[PartitionRange] = field(default_factory=list)
     undecodable: list[Undecodable] = field(default_factory=list)
 
-    def decoded(self, codec: Codec) -> Iterator[tuple[Coordinates, Event | EventFormatError]]:
+    def decoded(self, codec: Codec, ranges: Sequence[PartitionRange] | None = None
+                ) -> Iterator[tuple[Coordinates, Event | EventFormatError]]:
         """Every message as its event, or as the reason it is none, in ``messages`` order."""
-        for message in self.messages():
+        for message in self.messages(ranges):
             try:
                 _schema, event = decode_value(codec, message.value)
             except EventFormatError as exc:
@@ -156,32 +182,47 @@ class LogReader:
                    f"{p.end}" for p in self.incomplete]
                 + [f"missing: topic {topic} does not exist" for topic in self.missing_topics])
 
-    def messages(self) -> Iterator[RawMessage]:
-        consumer = Consumer({
-            **self.settings.kafka_config(),
-            # assign() needs no group, but librdkafka wants an id; nothing is ever committed
-            "group.id": f"crowdlog.tools.{uuid.uuid4().hex[:12]}",
-            "enable.auto.commit": "false",
-            "enable.auto.offset.store": "false",
-            "enable.partition.eof": "true",
-            # partitions are read one after another: a fetch the broker holds open on the
-            # previous one (default 500 ms) would delay the next one by that much
-            "fetch.wait.max.ms": "20",
-            "auto.offset.reset": "earliest",
-        })
+    def messages(self, ranges: Sequence[PartitionRange] | None = None) -> Iterator[RawMessage]:
+        """The messages of ``ranges`` (by default ``plan``'s, taken when the read starts)."""
+        consumer = self._client()
         try:
-            ranges = self._ranges(consumer)
-            for part in ranges:
-                yield from self._read(consumer, part)
+            for part in self._plan(consumer) if ranges is None else ranges:
+                if part.start < part.end:
+                    yield from self._read(consumer, part)
         finally:
             consumer.close()
 
-    def _ranges(self, consumer: Consumer) -> list[PartitionRange]:
-        """Every non-empty partition with its offsets now: the snapshot this read covers."""
+    def plan(self) -> list[PartitionRange]:
+        """Every partition of ``topics`` with the offsets a read would cover now, empty ones
+        too (their start is their end); the topics the cluster lacks go to ``missing_topics``."""
+        consumer = self._client()
+        try:
+            return self._plan(consumer)
+        finally:
+            consumer.close()
+
+    def _client(self) -> Consumer:
+        # partitions are read one after another: a fetch the broker holds open on the previous
+        # one (default 500 ms) would delay the next one by that much
+        return clients.reader(self.settings, {"fetch.wait.max.ms": 20})
+
+    def _plan(self, consumer: Consumer) -> list[PartitionRange]:
         bounds, missing = watermarks(consumer, self.topics)
         self.missing_topics.extend(missing)
-        return [PartitionRange(topic, partition, low, high)
-                for (topic, partition), (low, high) in bounds.items() if high > low]
+        starts = {key: low for key, (low, _high) in bounds.items()}
+        if self.since is not None and bounds:
+            millis = int(self.since.timestamp() * 1000)
+            wanted = [TopicPartition(t, p, millis) for t, p in bounds]
+            found = retrying(lambda: consumer.offsets_for_times(wanted, timeout=METADATA_TIMEOUT),
+                             what="offsets for a time")
+            for tp in found:
+                if tp.error is not None:
+                    raise KafkaException(tp.error)
+                low, high = bounds[(tp.topic, tp.partition)]
+                # -1: no message at or after that time, so nothing of this partition is read
+                starts[(tp.topic, tp.partition)] = high if tp.offset < 0 else max(low, tp.offset)
+        return [PartitionRange(topic, partition, min(starts[(topic, partition)], high), high)
+                for (topic, partition), (_low, high) in bounds.items()]
 
     def _read(self, consumer: Consumer, part: PartitionRange) -> Iterator[RawMessage]:
         consumer.assign([TopicPartition(part.topic, part.partition, part.start)])
@@ -201,11 +242,8 @@ class LogReader:
                     continue
                 idle_since = time.monotonic()
                 for msg in messages:
-                    error = msg.error()
+                    error = checked(msg)
                     if error is not None and error.code() != KafkaError._PARTITION_EOF:
-                        if error.fatal():
-                            raise KafkaException(error)
-                        log.warning("consumer error", error=str(error))
                         continue
                     if (msg.topic(), msg.partition()) != (part.topic, part.partition):
                         continue  # left over from the partition read before (defensive)
@@ -216,7 +254,8 @@ class LogReader:
                         return
                     position = offset + 1
                     yield RawMessage(Coordinates(part.topic, part.partition, offset),
-                                     as_bytes(msg.key()), as_bytes(msg.value()))
+                                     as_bytes(msg.key()), as_bytes(msg.value()),
+                                     timestamp_of(msg.timestamp()[1]))
                     if offset >= part.end - 1:
                         return
         finally:

@@ -36,11 +36,13 @@ import threading
 from typing import Any
 
 import structlog
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
 from streams.consensus.inference import WorkerModel
 from streams.events.codec import Codec
 from streams.events.errors import RegistryUnavailable
+from streams.kafka import clients
+from streams.kafka.errors import checked
 from streams.lineage.models import EventRetracted
 from streams.settings import Settings
 from streams.tools.log_reader import Coordinates, decode_value, describe, watermarks
@@ -132,8 +134,8 @@ class QualityView:
 
     def _run(self) -> None:
         specs = (WORKERS_QUALITY, LINEAGE_RETRACTIONS)
-        consumer = Consumer({**self._settings.kafka_config(), "group.id": self._position_group,
-                             "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        consumer = clients.consumer(self._settings, self._position_group,
+                                    {"enable.auto.commit": False})
         try:
             topics = [full_name(spec, self._settings.topic_prefix) for spec in specs]
             bounds, _missing = watermarks(consumer, topics)
@@ -148,7 +150,8 @@ class QualityView:
                 for message in consumer.consume(500, timeout=0.2):
                     topic, partition, offset = (message.topic(), message.partition(),
                                                 message.offset())
-                    if message.error() or topic is None or partition is None or offset is None:
+                    if (checked(message) is not None or topic is None or partition is None
+                            or offset is None):
                         continue
                     read[(topic, partition)] = offset + 1
                     if offset + 1 >= behind.get((topic, partition), offset + 2):

@@ -4,9 +4,9 @@ The same six unusable messages (a null value, random bytes, a ``C3 01`` header w
 fingerprint, a Confluent ``00`` header with a schema id nobody knows, a cut body, and a
 990,000-byte message whose header is good and whose body is not) sit among valid events, one
 of those with an empty key, on partition 0 of seven catalogue topics. The reader tools (audit,
-export, replay, rank, the error plot, a consumer as `crowdlog tail` runs it, the worker-quality
-view) must finish, use every valid event and report every unusable message with its
-coordinates, writing nothing to the log; the consumer services (prediction, lineage, the
+export, replay, rank, the error plot, `world score`, a consumer as `crowdlog tail` runs it,
+the worker-quality view) must finish, use every valid event and report every unusable message
+with its coordinates, writing nothing to the log; the consumer services (prediction, lineage, the
 event-index sink) must handle every valid event and dead-letter every unusable message they
 read, with its bytes (the big one cut to 768 KiB, the cut stated), and move on.
 
@@ -70,6 +70,7 @@ from streams.topics import (
 )
 from streams.workers.models import WorkerQualityEstimated
 from streams.workers.view import QualityView
+from streams.world import WorldConfig, generate_world, write_world
 from tests.factories import T0, record
 from tests.lineage_factories import redaction as redaction_of
 from tests.unit.test_audit import decision, redaction, retraction
@@ -309,6 +310,27 @@ def test_every_reader_reports_and_every_service_dead_letters_each_hostile_messag
     _prediction_rebuilds_past_the_hostile_outcomes(scene, outcomes)
     database = _the_sink_dead_letters_each_one_and_indexes_the_rest(scene, redacted)
     _one_letter_per_message_and_nothing_else_wrong(scene, database)
+
+
+def test_world_score_reads_past_hostile_messages_and_writes_nothing(
+        cli: Settings, codec: Codec, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`crowdlog world score`, a read-only command that used to read through a consumer group:
+    it lists each hostile message, scores the rest, and the dead-letter topic stays empty."""
+    log = Log(cli, codec)
+    log.put(WORKERS_QUALITY, quality("W1"))
+    log.put_hostile(WORKERS_QUALITY, quality("W2"))
+    log.flush()
+    world = tmp_path / "world"
+    write_world(generate_world(WorldConfig(athletes=20)), world)
+    capsys.readouterr()
+    status = main(["world", "score", str(world)])
+    out, err = capsys.readouterr()
+    assert status == 0 and out, err
+    assert {line.split(": ")[0] for line in err.splitlines() if line.startswith("skipped ")} == {
+        f"skipped {where}" for where in log.placed.on(full_name(WORKERS_QUALITY,
+                                                                cli.topic_prefix))}
+    assert sum(_ends(cli, [full_name(DEADLETTER, cli.topic_prefix)]).values()) == 0
 
 
 def _put_the_log(settings: Settings, codec: Codec, tmp_path: Path,

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from concurrent.futures import Future
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-from streams import admin
 from streams.admin import TopicRequest, create_topics, ensure_topics
+from streams.kafka import clients
 from streams.settings import Settings
 from streams.topics import CATALOGUE
 
@@ -31,7 +30,7 @@ class _Cluster:
         """The configuration topic ``name`` was asked for with."""
         return dict(self.created[name].config or {})
 
-    def client(self, _config: dict[str, Any]) -> _Cluster:
+    def client(self, _settings: Settings) -> _Cluster:
         return self
 
     def list_topics(self, timeout: float) -> SimpleNamespace:
@@ -53,7 +52,7 @@ class _Cluster:
 @pytest.fixture
 def cluster(monkeypatch: pytest.MonkeyPatch) -> _Cluster:
     stub = _Cluster()
-    monkeypatch.setattr(admin, "AdminClient", stub.client)
+    monkeypatch.setattr(clients, "admin", stub.client)
     return stub
 
 

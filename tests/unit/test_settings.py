@@ -6,11 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from confluent_kafka import KafkaError
 
-from streams import broker_calls
 from streams.cli import main
-from streams.settings import DEFAULT_BOOTSTRAP, AuthenticationFailed, Secret, Settings
+from streams.settings import DEFAULT_BOOTSTRAP, Secret, Settings
 
 PASSWORD = "s3cret-Pa55word"
 
@@ -146,48 +144,6 @@ def test_the_repr_shows_no_credential(tmp_path: Path) -> None:
                                           "KAFKA_SASL_PASSWORD": PASSWORD,
                                           "KAFKA_SSL_KEY_PASSWORD": PASSWORD,
                                           "CROWDLOG_INSTANCE": settings.instance})
-
-
-def test_a_plaintext_client_is_made_without_a_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("a plaintext connection has nothing to verify")
-
-    monkeypatch.setattr(broker_calls, "verify_authentication", refuse)
-    config = Settings.from_env({"CROWDLOG_INSTANCE": "me"}).kafka_config()
-    assert config["bootstrap.servers"] == DEFAULT_BOOTSTRAP and "error_cb" in config
-
-
-def test_a_secured_client_is_checked_with_the_credentials_revealed(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    checked: list[tuple[dict[str, str], str]] = []
-    monkeypatch.setattr(broker_calls, "verify_authentication",
-                        lambda properties, servers: checked.append((dict(properties), servers)))
-    settings = Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "kafka:9094",
-                                  "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-                                  "KAFKA_SASL_PASSWORD": PASSWORD})
-    config = settings.kafka_config()
-    assert config["sasl.password"] == PASSWORD
-    assert checked == [(settings.client_properties(), "kafka:9094")]
-
-
-def test_the_error_callback_raises_a_refused_password_only() -> None:
-    on_error = broker_calls.error_callback("kafka:9094")
-    on_error(KafkaError(KafkaError._TRANSPORT, "broker down"))  # librdkafka recovers from these
-    with pytest.raises(AuthenticationFailed,
-                       match="cannot authenticate to the Kafka cluster at kafka:9094: bad pw"):
-        on_error(KafkaError(KafkaError._AUTHENTICATION, "bad pw"))
-
-
-def test_a_client_that_cannot_be_made_is_refused_before_it_connects() -> None:
-    properties = {"bootstrap.servers": "127.0.0.1:1", "security.protocol": "SSL",
-                  "ssl.ca.location": "/nonexistent/ca.pem"}
-    with pytest.raises(AuthenticationFailed, match=r"127\.0\.0\.1:1: .*ssl\.ca\.location"):
-        broker_calls.verify_authentication(properties, "127.0.0.1:1")
-
-
-def test_a_cluster_out_of_reach_is_left_to_the_callers() -> None:
-    properties = {"bootstrap.servers": "127.0.0.1:1", "security.protocol": "SSL"}
-    broker_calls.verify_authentication(properties, "127.0.0.1:1", patience=0.5)  # no raise
 
 
 def test_the_command_line_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch,

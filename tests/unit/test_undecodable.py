@@ -6,7 +6,7 @@ through every tool and service; these pin the shared pieces without a broker.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import cast
@@ -14,17 +14,19 @@ from typing import cast
 import pytest
 from confluent_kafka import Message
 
-from streams.consumer import EPOCH, consumed, message_time
+from streams.consumer import consumed, message_time
 from streams.events.codec import Codec
 from streams.events.errors import CorruptEvent, EventFormatError, RegistryUnavailable
 from streams.events.model import Event
 from streams.events.schema_store import SchemaVersion
 from streams.settings import Settings
 from streams.tools.log_reader import (
+    EPOCH,
     REASON_CHARS,
     TOMBSTONE,
     Coordinates,
     LogReader,
+    PartitionRange,
     RawMessage,
     Undecodable,
     decode_value,
@@ -94,7 +96,8 @@ class _Messages(LogReader):
         super().__init__(Settings(bootstrap_servers="unused:9092"), ["t"])
         self._given = messages
 
-    def messages(self) -> Iterator[RawMessage]:
+    def messages(self, ranges: Sequence[PartitionRange] | None = None
+                 ) -> Iterator[RawMessage]:
         yield from self._given
 
 
