@@ -17,11 +17,19 @@ from streams.events.model import Event
 from streams.lineage.models import EventRetracted, RedactionRequested
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.records.models import RecordReceived
-from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
+from streams.tasks.models import (
+    AssignmentSubmitted,
+    HitExpired,
+    HitExtended,
+    HitPosted,
+    HitPublished,
+)
 from streams.workers.models import (
     AnswerGraded,
     AssignmentReviewed,
+    ReviewHeld,
     WorkerBlocked,
+    WorkerQualified,
     WorkerQualityEstimated,
 )
 
@@ -41,14 +49,16 @@ class TopicSpec:
 
 
 RECORDS_RECEIVED = TopicSpec("records.received", (RecordReceived,), partitions=6)
-TASKS_HITS = TopicSpec("tasks.hits", (HitPublished, HitExtended, HitExpired), partitions=6)
+TASKS_HITS = TopicSpec("tasks.hits", (HitPublished, HitExtended, HitExpired, HitPosted),
+                       partitions=6)
 TASKS_ASSIGNMENTS = TopicSpec("tasks.assignments", (AssignmentSubmitted,), partitions=6)
 CONSENSUS_RESULTS = TopicSpec("consensus.results", (HandleAccepted, ConsensusFailed),
                               partitions=6)
-# Grades and quality are keyed by ``worker:<id>``: one worker's statistics live on one partition.
-WORKERS_GRADES = TopicSpec("workers.grades", (AnswerGraded,), partitions=6)
-WORKERS_QUALITY = TopicSpec("workers.quality", (WorkerQualityEstimated, WorkerBlocked),
-                            partitions=6)
+# Grades and quality are keyed by ``worker:<id>``: one worker's statistics live on one partition
+# (a gold assignment's held review too, so it reaches that worker's state after its grades).
+WORKERS_GRADES = TopicSpec("workers.grades", (AnswerGraded, ReviewHeld), partitions=6)
+WORKERS_QUALITY = TopicSpec("workers.quality", (WorkerQualityEstimated, WorkerBlocked,
+                                                WorkerQualified), partitions=6)
 WORKERS_REVIEWS = TopicSpec("workers.reviews", (AssignmentReviewed,), partitions=6)
 ENRICHMENT_PROFILES = TopicSpec(
     "enrichment.profiles", (ProfileEnriched, ProfileUnavailable, HandleRejected), partitions=6)

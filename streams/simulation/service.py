@@ -25,9 +25,11 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from streams.broker_calls import is_transient
 from streams.consumer import EventConsumer
+from streams.crowd.platform import Submission
 from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
 from streams.events.model import Event
+from streams.kafka import clients
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.simulation.convert import own_submissions, submission_event, tell_crowd
@@ -47,7 +49,6 @@ from streams.topics import (
 )
 from streams.world.crowd import SimulatedCrowd
 from streams.world.model import World
-from streams.world.mturk import Submission
 
 log = structlog.get_logger(__name__)
 
@@ -80,8 +81,8 @@ class PipelineProgress:
             return [TopicPartition(full_name(spec, settings.topic_prefix), p)
                     for spec in specs for p in range(spec.partitions)]
 
-        self._readers = [(Consumer({**settings.kafka_config(), "group.id": group,
-                                    "enable.auto.commit": False}), partitions(specs))
+        self._readers = [(clients.consumer(settings, group, {"enable.auto.commit": False}),
+                          partitions(specs))
                          for group, specs in ((group_id, specs),
                                               (view_group, (WORKERS_QUALITY,)))
                          if group is not None]

@@ -11,7 +11,12 @@ from streams.events.model import Event
 
 @dataclass(frozen=True, slots=True)
 class HitPublished(Event):
-    """A HIT asking for an athlete's handles on ``platforms`` (``tasks.hits``)."""
+    """A HIT asking for an athlete's handles on ``platforms`` (``tasks.hits``).
+
+    ``qualification`` names the qualification the HIT is about: a paid HIT is offered only to
+    workers who hold it, a gold HIT (a qualification HIT) only to workers who do not hold it
+    yet; None: offered to every worker not blocked.
+    """
 
     schema_name: ClassVar[str] = "crowdlog.tasks.HitPublished"
 
@@ -25,6 +30,7 @@ class HitPublished(Event):
     provider_ref: str
     context: dict[str, str] = field(default_factory=dict)
     gold: bool = False
+    qualification: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,22 @@ class HitExpired(Event):
     hit_id: str
     reason: str
     max_assignments: int
+
+
+@dataclass(frozen=True, slots=True)
+class HitPosted(Event):
+    """A HIT exists on a crowd platform under ``platform_hit_id`` (``tasks.hits``).
+
+    A fact learned after ``HitPublished``, by another producer (the crowd bridge) from another
+    source (the platform's answer), so it is an event of its own rather than a field of the
+    HIT: the tasks stage publishes before any platform is involved.
+    """
+
+    schema_name: ClassVar[str] = "crowdlog.tasks.HitPosted"
+
+    hit_id: str
+    platform: str
+    platform_hit_id: str
 
 
 @dataclass(frozen=True, slots=True)

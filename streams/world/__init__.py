@@ -5,6 +5,7 @@ read (the feed and the gold set), and it plays the crowd: ``SimulatedCrowd`` ans
 way Mechanical Turk workers of four kinds would. ``truth`` scores the pipeline's results.
 """
 
+from streams.crowd.platform import CrowdStats, HitRequest, Submission
 from streams.world.crowd import SimulatedCrowd
 from streams.world.files import load_world, write_world
 from streams.world.generate import generate_world
@@ -17,7 +18,6 @@ from streams.world.model import (
     World,
     WorldConfig,
 )
-from streams.world.mturk import CrowdStats, HitRequest, Submission
 from streams.world.truth import (
     NOT_FOUND,
     KindAccuracy,

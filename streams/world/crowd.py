@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
 
+from streams.crowd.platform import CrowdStats, HitRequest, Submission
 from streams.handles import PLATFORMS
 from streams.world.answers import answer
 from streams.world.model import World
-from streams.world.mturk import CrowdStats, HitRequest, Submission
 
 # Mean gap between workers arriving at a HIT that pays REFERENCE_REWARD_CENTS; the gap scales
 # with the square root of the pay ratio. A three-platform HIT takes the worker's median time.

@@ -10,9 +10,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from streams.crowd.platform import Submission
 from streams.handles import PLATFORMS, InvalidHandle, normalise_handle
 from streams.world.model import KINDS, World
-from streams.world.mturk import Submission
 
 NOT_FOUND = "not-found"
 

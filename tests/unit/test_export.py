@@ -58,7 +58,8 @@ def test_several_event_types_make_a_union_defining_each_named_type_once(
         codec: Codec, tmp_path: Path) -> None:
     schema = container_schema(codec.store, TASKS_HITS)
     assert [branch["name"] for branch in schema] == [
-        "crowdlog.tasks.HitPublished", "crowdlog.tasks.HitExtended", "crowdlog.tasks.HitExpired"]
+        "crowdlog.tasks.HitPublished", "crowdlog.tasks.HitExtended", "crowdlog.tasks.HitExpired",
+        "crowdlog.tasks.HitPosted"]
     assert isinstance(schema[0]["fields"][0]["type"], dict)  # EventMeta defined in the first
     assert schema[2]["fields"][0]["type"] == "crowdlog.common.EventMeta"  # referenced after
     events = [hit(), expired(), hit(hit_id="H2", gold=True)]
