@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.consensus.evaluate import Answer, evaluate, read_answers, read_truth
+from research.consensus.evaluate import Answer, evaluate, read_answers, read_truth
 
 BATCH_METHODS = ("MajorityVote", "DawidSkene", "MACE", "GLAD")
 _README_COLUMNS = {

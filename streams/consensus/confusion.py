@@ -10,10 +10,11 @@ mixed per worker, weighted by their Bayes factor (Bayesian model averaging):
 * a *one-coin* reading: one accuracy per worker, with errors distributed like the crowd's
   errors. It needs few answers and resists being fitted to noise.
 
-Labels come in two regimes. Closed: a fixed, small class set (the benchmark data sets).
-Open: answers are normalised social handles or :data:`NOT_FOUND`; workers are then described
-by a small *type* confusion: "the truth is a handle" / "the truth is not-found" against
-"gave the true handle", "gave another handle" and "said not-found".
+Labels come in two regimes. Open, the consensus stage's: answers are normalised social handles
+or :data:`NOT_FOUND`; workers are then described by a small *type* confusion: "the truth is a
+handle" / "the truth is not-found" against "gave the true handle", "gave another handle" and
+"said not-found". Closed: a fixed, small class set (the public benchmark data sets); the model
+is the same, only the cells differ, and the research package (``research.consensus``) runs it.
 
 Pure: no I/O, no Kafka; :mod:`streams.consensus.inference` builds the posterior on top.
 """
@@ -44,7 +45,7 @@ _NEGLIGIBLE = 1e-9
 
 @dataclass(frozen=True)
 class InferenceConfig:
-    """Hyperparameters of the model: one set of defaults for every data set.
+    """Priors of the worker model: one set of defaults for every data set.
 
     Parameters
     ----------
@@ -55,8 +56,6 @@ class InferenceConfig:
     crowd_strength
         Pseudo-answers per row with which a worker's full confusion is shrunk toward the
         crowd's pooled confusion (2: a worker's own answers dominate after a handful).
-    class_strength
-        Dirichlet pseudo-count per class of the learned class prior (1: Laplace smoothing).
     full_model_log_odds
         Prior log-odds of the full confusion against the one-coin reading for a worker
         (-8: the full matrix is believed only once the worker's answers favour it by a Bayes
@@ -70,62 +69,20 @@ class InferenceConfig:
         (0.25). Independent mistakes rarely coincide, but namesakes make some wrong handles
         common; at 0.25 two not-found answers still outweigh one handle from unknown workers,
         while one handle outweighs one not-found.
-    sweeps
-        Sweeps of :meth:`OnlineDawidSkene.refine` after the pass (1: every item re-decided
-        once with the final worker estimates). More sweeps walk toward the batch-EM fixed
-        point, which was measured worse on web and ZenCrowd_us.
-    full_model_margin
-        Closed regime: how many nats per answer the full reading must predict the stream's
-        answers better than the one-coin reading (each answer scored before it is absorbed)
-        for :meth:`OnlineDawidSkene.settle` to trust a converged full-confusion model
-        (0.05). The full reading nearly always predicts a little better, since it can also
-        express the pooled errors; only a clear margin shows class-specific biases that
-        the one-coin reading misses. Chosen by looking at the eight public sets (measured
-        advantages: MS -0.08, SP 0.01, ZenCrowd_in 0.02, dog 0.041, ZenCrowd_us 0.043,
-        web 0.12, bluebird 0.13, temp 0.19): a round value in the widest gap that does
-        not send ZenCrowd_us, where converging drifts, to the full model.
-    iterations
-        Closed regime: batch EM iterations of :meth:`OnlineDawidSkene.settle` when the full
-        reading is trusted (30: the public sets stop changing after about 20).
-    memory
-        Closed regime: e-folding distance, in a worker's own answers, of the time-local
-        worker model that :meth:`OnlineDawidSkene.settle` blends in (30; see
-        :mod:`streams.consensus.drift`). Chosen by looking at the eight public sets: 30,
-        50, 100 and no decay were tried. No decay loses what the at-the-time decisions
-        know on ZenCrowd_us (0.849 against 0.897 at the time); 30 kept most of it (0.895)
-        and, blended, was the only value tried that lowered no set; longer memories did
-        better on web and SP alone.
-    local_iterations
-        Closed regime: EM iterations of the time-local model, started from the posteriors
-        taken at the time (3: the only value tried, chosen for speed; the time-local model
-        is meant to stay near the at-the-time decisions, not to be converged).
-
-    The settled decision is the normalised geometric mean of the settled and time-local
-    posteriors: equal weights, the one rule tried (an earlier look at 0.3 / 0.5 / 0.7 when
-    blending with the at-the-time posteriors found no weight that helped every set).
     """
 
     correct_prior: float = 2.0
     wrong_prior: float = 1.0
     crowd_strength: float = 2.0
-    class_strength: float = 1.0
     full_model_log_odds: float = -8.0
     other_handle_chance: float = 0.25
-    sweeps: int = 1
-    full_model_margin: float = 0.05
-    iterations: int = 30
-    memory: float = 30.0
-    local_iterations: int = 3
 
     def __post_init__(self) -> None:
-        for name in ("correct_prior", "wrong_prior", "crowd_strength", "class_strength",
-                     "memory"):
+        for name in ("correct_prior", "wrong_prior", "crowd_strength"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
         if not 0 < self.other_handle_chance <= 1:
             raise ValueError("other_handle_chance must be in (0, 1]")
-        if min(self.sweeps, self.iterations, self.local_iterations) < 0:
-            raise ValueError("sweeps and iterations must not be negative")
 
 
 DEFAULT = InferenceConfig()
@@ -149,13 +106,6 @@ def answer_cell(true: str, given: str, *, open_labels: bool) -> tuple[str, str]:
     if given == NOT_FOUND:
         return row, NOT_FOUND
     return row, HANDLE if given == true else OTHER_HANDLE
-
-
-def label_type(label: str, *, open_labels: bool) -> str:
-    """The key a label's prior is kept under: the label itself, or its type in the open regime."""
-    if not open_labels:
-        return label
-    return NOT_FOUND if label == NOT_FOUND else HANDLE
 
 
 @dataclass
@@ -255,8 +205,8 @@ class CrowdShape:
             dict[str, dict[str, float]], dict[str, dict[str, float]], float]:
         """The full and one-coin confusions of ``worker`` and the posterior weight of the full.
 
-        Kept apart so that the online model can score each reading's prediction of the next
-        answer (:meth:`OnlineDawidSkene.prefers_full`) as well as mix them.
+        Kept apart so that a model can also weigh the readings separately (the research
+        model scores each one's prediction of the next answer) as well as mix them.
         """
         config = self.config
         a, b, strength = config.correct_prior, config.wrong_prior, config.crowd_strength

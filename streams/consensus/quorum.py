@@ -1,9 +1,8 @@
-"""Baseline consensus rules, kept for comparison with the Dawid-Skene model: plain majority vote
-and a fixed quorum ("8 of 10 workers agree").
+"""The fixed-quorum consensus rule ("8 of 10 workers agree"), the baseline of the Dawid-Skene one.
 
-Both look only at the labels, never at who gave them, which is exactly why they are easy to
-audit and why they waste answers: a fixed quorum needs agreement from good and bad workers
-alike, so on noisy tasks it often ends undecided.
+It looks only at the labels, never at who gave them, which is exactly why it is easy to audit
+and why it wastes answers: a fixed quorum needs agreement from good and bad workers alike, so
+on noisy tasks it often ends undecided.
 """
 
 from __future__ import annotations
@@ -13,24 +12,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 QuorumStatus = Literal["accepted", "failed", "open"]
-
-
-def majority_vote(labels: Sequence[str]) -> str | None:
-    """The most frequent label; ``None`` for no labels.
-
-    A tie goes to the label that reached the top count first, so the answer is the one an
-    online vote would have shown all along, and the result never depends on label spelling.
-
-    >>> majority_vote(["b", "a", "a", "b"])
-    'a'
-    """
-    counts: dict[str, int] = {}
-    leader: str | None = None
-    for label in labels:
-        counts[label] = counts.get(label, 0) + 1
-        if leader is None or counts[label] > counts[leader]:
-            leader = label
-    return leader
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Consensus accepts the handle most trusted workers agreed on, and now and then th
 belongs to a namesake: the same name in another sport or on another team. Once the stage has
 fetched the accepted profile it reads the bio for the sport, league, team and country it names
 and weighs each contradiction with the record. It uses only what the record and the profile say
-(and the sports vocabulary of ``streams.world.sports``), never the simulated world's truth.
+(and its own reference data of sports, leagues and teams, :mod:`streams.enrichment.reference`),
+never the simulated world's truth.
 
 Provider rows have gaps, so a fact the record lacks is no evidence either way. The weights say
 how sure a contradiction makes us that the account is someone else's:
@@ -29,8 +30,8 @@ from dataclasses import dataclass
 
 import pycountry
 
+from streams.enrichment.reference import LEAGUES, SPORT_NOUN
 from streams.records.models import RecordReceived
-from streams.world.sports import LEAGUES, SPORT_NOUN
 
 THRESHOLD = 1.0
 SPORT_WEIGHT = 2.0
@@ -115,8 +116,7 @@ def _vocabulary() -> dict[str, _Term]:
             if text:
                 terms[str(text).casefold()] = _Term("country", str(country.alpha_2), None)
     for league in LEAGUES:
-        if league.code:
-            terms[league.code.casefold()] = _Term("league", league.code, league.sport)
+        terms[league.code.casefold()] = _Term("league", league.code, league.sport)
         terms.update({team.casefold(): _Term("team", team, league.sport) for team in league.teams})
     terms.update({noun: _Term("sport", sport, sport, noun in _GENERIC_NOUNS)
                   for sport, noun in SPORT_NOUN.items()})

@@ -1,9 +1,12 @@
 """The lineage graph: every event seen, as a node with its parents, and who derives from whom.
 
-A node keeps only what selections and impact reports look at, and holds each string once, so
-the graph of a whole log fits in memory (about 300 bytes per event, ``benchmarks/lineage.py``).
-Children are indexed by parent id even before the parent itself is seen: topics are read in no
-particular order across partitions, so a child can arrive before its parent.
+One model for the lineage stage, which folds the whole log into it, and for the lineage view
+(``crowdlog lineage``, :mod:`streams.tools.lineage_view`), which loads the part of the event
+index around the events asked about. A node keeps only what selections, impact reports and the
+view look at, and holds each string once, so the graph of a whole log fits in memory (about 300
+bytes per event, ``benchmarks/lineage.py``). Children are indexed by parent id even before the
+parent itself is seen: topics are read in no particular order across partitions, so a child can
+arrive before its parent.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Node:
     occurred_at: datetime
     parents: tuple[str, ...]
     worker_id: str | None = None  # the crowd worker, for assignments
+    reference: str | None = None  # the provenance reference (a row, a HIT), where it is shown
 
     @classmethod
     def of(cls, event: Event) -> Node:

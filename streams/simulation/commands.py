@@ -1,4 +1,4 @@
-"""`crowdlog world ...`, `crowd simulate`, `partners simulate` and `consensus evaluate`.
+"""`crowdlog world ...`, `crowd simulate` and `partners simulate`.
 
 Kept apart from ``streams.cli`` so the main command line stays an index; each function takes
 the parsed arguments and the settings and returns the exit code.
@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from streams.crowd.commands import add_bridge_command
 from streams.settings import Settings
 
 
@@ -54,15 +55,13 @@ def world_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def world_score(args: argparse.Namespace, settings: Settings) -> int:
-    """Read a broker run's crowd topics back and score them against the world's truth."""
-    import uuid
-
+    """Read a broker run's crowd topics back, as they are now, and score them against the
+    world's truth (a ``LogReader``: nothing committed, nothing written)."""
     from streams.codecs import default_codec
-    from streams.consumer import EventConsumer
     from streams.prediction.evaluate import top_overlap
     from streams.prediction.models import PageViewsPredicted
     from streams.simulation.score import score
-    from streams.tools.log_reader import skipped
+    from streams.tools.log_reader import LogReader
     from streams.topics import (
         CONSENSUS_RESULTS,
         ENRICHMENT_PROFILES,
@@ -79,11 +78,10 @@ def world_score(args: argparse.Namespace, settings: Settings) -> int:
     topics = [full_name(spec, settings.topic_prefix) for spec in
               (TASKS_HITS, TASKS_ASSIGNMENTS, CONSENSUS_RESULTS, WORKERS_QUALITY,
                WORKERS_REVIEWS, ENRICHMENT_PROFILES, PREDICTION_PAGEVIEWS)]
-    with EventConsumer(settings, default_codec(), topics,
-                       group_id=f"crowdlog-score-{uuid.uuid4().hex}",
-                       config={"enable.auto.commit": "false"},
-                       on_undecodable=skipped) as consumer:
-        events = [c.event for c in consumer.events(idle_timeout=args.idle_timeout)]
+    reader = LogReader(settings, topics, idle_timeout=args.idle_timeout)
+    events = [event for _where, event in reader.events(default_codec())]
+    for line in reader.problems():
+        print(line, file=sys.stderr)
     print("\n".join(score(world, events).lines()))
     predicted = {e.entity_id.split(":", 1)[1]: e.page_views for e in events
                  if isinstance(e, PageViewsPredicted)}
@@ -123,20 +121,8 @@ def partners_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def consensus_evaluate(args: argparse.Namespace, _settings: Settings) -> int:
-    from streams.consensus.evaluate import evaluate_files
-
-    try:
-        report = evaluate_files(Path(args.answers), Path(args.truth), method=args.method)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(report.render())
-    return 0
-
-
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``world``, ``crowd``, ``partners`` and ``consensus`` on the main parser."""
+    """Register ``world``, ``crowd`` and ``partners`` on the main parser."""
     world = commands.add_parser("world", help="generate, simulate or score a simulated world")
     actions = world.add_subparsers(dest="action", required=True)
     generate = actions.add_parser("generate", help="write a world: feed, gold set, truth")
@@ -164,6 +150,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     service.add_argument("--step-seconds", type=float, default=10.0,
                          help="simulated seconds between the pipeline's chances to react")
     service.set_defaults(run=crowd_simulate)
+    add_bridge_command(crowd_actions)
 
     partners = commands.add_parser("partners", help="our platform's partnered posts, simulated")
     partners_actions = partners.add_subparsers(dest="action", required=True)
@@ -175,13 +162,3 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     posts.add_argument("--idle-timeout", type=float, default=20.0,
                        help="stop after this many seconds without a new prediction to act on")
     posts.set_defaults(run=partners_simulate)
-
-    consensus = commands.add_parser("consensus", help="offline evaluation of the consensus")
-    consensus_actions = consensus.add_subparsers(dest="action", required=True)
-    evaluate = consensus_actions.add_parser(
-        "evaluate", help="feed item,worker,label answers through the consensus core")
-    evaluate.add_argument("--answers", required=True)
-    evaluate.add_argument("--truth", required=True)
-    evaluate.add_argument("--method", default="dawid-skene",
-                          choices=["dawid-skene", "majority", "quorum"])
-    evaluate.set_defaults(run=consensus_evaluate)

@@ -1,9 +1,11 @@
 """`crowdlog lineage ID`: an event's (or an entity's) ancestors, descendants and retractions.
 
 The graph comes from the event index (``events``, ``event_parents``, ``retractions``) through a
-small ``LineageSource`` interface, walked one level at a time with one batched ``IN`` query per
-level and direction, so a wide fan-out costs a few queries rather than one per node. Walking
-and rendering are pure: tests give them a source backed by a dict or a SQLite database.
+small ``LineageSource`` interface, as the lineage stage's own model (:class:`Node`, with its
+parents, in a :class:`LineageGraph`). It is walked one level at a time with one batched ``IN``
+query per level and direction (upward the nodes already name their parents, so only the new
+nodes are read), so a wide fan-out costs a few queries rather than one per node. Walking and
+rendering are pure: tests give them a source backed by a dict or a SQLite database.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, inspect, select
 
 from sinks.tables import event_parents, events, retractions
+from streams.lineage.graph import LineageGraph, Node
 
 BATCH = 500  # ids per IN (...): well under every database's bound-parameter limit
 
@@ -30,57 +33,19 @@ class Retraction:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One event of the lineage graph, as the index knows it."""
-
-    event_id: str
-    event_type: str
-    entity_id: str
-    stage: str
-    version: str
-    source: str
-    reference: str
-    occurred_at: datetime
-    retraction: Retraction | None = None
-
-    @property
-    def short_type(self) -> str:
-        return self.event_type.rsplit(".", 1)[-1]
-
-    def to_json(self) -> dict[str, Any]:
-        retraction = self.retraction
-        return {
-            "event_type": self.event_type,
-            "type": self.short_type,
-            "entity_id": self.entity_id,
-            "stage": self.stage,
-            "version": self.version,
-            "source": self.source,
-            "reference": self.reference,
-            "occurred_at": _iso(self.occurred_at),
-            "retraction": None if retraction is None else {
-                "redaction_id": retraction.redaction_id,
-                "retraction_id": retraction.retraction_id,
-                "via": retraction.via,
-                "reason": retraction.reason,
-            },
-        }
-
-
 class LineageSource(Protocol):
     """What the walk needs from a store of events and edges (each call takes a batch of ids)."""
 
     def events(self, ids: Sequence[str]) -> dict[str, Node]:
-        """The known events among ``ids``, with their retraction if retracted."""
-        ...
-
-    def parents(self, ids: Sequence[str]) -> dict[str, list[str]]:
-        """Child id -> its parent ids in the event's own order."""
+        """The known events among ``ids``, each with its parents in the event's own order."""
         ...
 
     def children(self, ids: Sequence[str]) -> dict[str, list[str]]:
         """Parent id -> the ids of events that name it as a parent."""
+        ...
+
+    def retractions(self, ids: Sequence[str]) -> dict[str, Retraction]:
+        """How each retracted event among ``ids`` was withdrawn."""
         ...
 
     def entity_events(self, entity_id: str) -> list[str]:
@@ -89,19 +54,20 @@ class LineageSource(Protocol):
 
 
 @dataclass
-class LineageGraph:
+class LineageView:
     """The part of the lineage graph reachable from ``roots`` (within the depth asked for).
 
-    ``up`` holds the edges found walking to ancestors (child -> parents), ``down`` those found
-    walking to descendants (parent -> children). ``missing`` are ids named as parents that
-    the index does not hold; ``cut_up``/``cut_down`` are nodes whose ancestors/descendants go
-    on past the depth asked for.
+    ``graph`` holds the events reached. ``up`` holds the edges followed walking to ancestors
+    (child -> parents), ``down`` those followed walking to descendants (parent -> children).
+    ``missing`` are ids named as parents that the index does not hold; ``cut_up``/``cut_down``
+    are nodes whose ancestors/descendants go on past the depth asked for.
     """
 
     roots: list[str]
-    nodes: dict[str, Node]
+    graph: LineageGraph = field(default_factory=LineageGraph)
     up: dict[str, list[str]] = field(default_factory=dict)
     down: dict[str, list[str]] = field(default_factory=dict)
+    retractions: dict[str, Retraction] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
     cut_up: set[str] = field(default_factory=set)
     cut_down: set[str] = field(default_factory=set)
@@ -120,21 +86,30 @@ def resolve(source: LineageSource, ident: str) -> list[str]:
     return source.entity_events(ident)
 
 
-def walk(source: LineageSource, roots: Sequence[str], depth: int | None = None) -> LineageGraph:
+def walk(source: LineageSource, roots: Sequence[str], depth: int | None = None) -> LineageView:
     """Ancestors and descendants of ``roots``, at most ``depth`` levels each way (None: all)."""
-    graph = LineageGraph(list(roots), source.events(roots))
-    _walk_direction(source, graph, upward=True, depth=depth)
-    _walk_direction(source, graph, upward=False, depth=depth)
-    return graph
+    view = LineageView(list(roots))
+    for node in source.events(roots).values():
+        view.graph.add(node)
+    _walk_direction(source, view, upward=True, depth=depth)
+    _walk_direction(source, view, upward=False, depth=depth)
+    view.retractions = source.retractions(list(view.graph.nodes))
+    return view
 
 
-def _walk_direction(source: LineageSource, graph: LineageGraph, *, upward: bool,
+def _walk_direction(source: LineageSource, view: LineageView, *, upward: bool,
                     depth: int | None) -> None:
-    """Breadth first from the roots: per level one query for the edges, one for new nodes."""
-    fetch = source.parents if upward else source.children
-    edges, cut = (graph.up, graph.cut_up) if upward else (graph.down, graph.cut_down)
-    seen = set(graph.roots)
-    frontier = list(graph.roots)
+    """Breadth first from the roots: per level one query for the new nodes, and walking down
+    one for the edges (walking up, the nodes name their parents)."""
+    nodes = view.graph.nodes
+
+    def parents(ids: Sequence[str]) -> dict[str, list[str]]:
+        return {i: list(nodes[i].parents) for i in ids if i in nodes and nodes[i].parents}
+
+    fetch = parents if upward else source.children
+    edges, cut = (view.up, view.cut_up) if upward else (view.down, view.cut_down)
+    seen = set(view.roots)
+    frontier = list(view.roots)
     level = 0
     while frontier and (depth is None or level < depth):
         found = fetch(frontier)
@@ -147,11 +122,12 @@ def _walk_direction(source: LineageSource, graph: LineageGraph, *, upward: bool,
                 if neighbour not in seen:
                     seen.add(neighbour)
                     reached.append(neighbour)
-        unknown = [n for n in reached if n not in graph.nodes]
+        unknown = [n for n in reached if n not in nodes]
         if unknown:
-            graph.nodes.update(source.events(unknown))
-            graph.missing.update(n for n in unknown if n not in graph.nodes)
-        frontier = [n for n in reached if n in graph.nodes]
+            for new in source.events(unknown).values():
+                view.graph.add(new)
+            view.missing.update(n for n in unknown if n not in nodes)
+        frontier = [n for n in reached if n in nodes]
         level += 1
     if frontier:
         cut.update(fetch(frontier))
@@ -167,11 +143,10 @@ def _iso(moment: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
-def describe(node: Node) -> str:
+def describe(node: Node, retraction: Retraction | None = None) -> str:
     """One line: type, id, stage@version, provenance, time, and the retraction if any."""
     line = (f"{node.short_type} {node.event_id}  {node.stage}@{node.version}  "
             f"{node.source} {node.reference}  {_iso(node.occurred_at)}")
-    retraction = node.retraction
     if retraction is not None:
         how = (f"via {retraction.via}" if retraction.via
                else "selected directly")
@@ -180,7 +155,26 @@ def describe(node: Node) -> str:
     return line
 
 
-def _tree(graph: LineageGraph, start: str, *, edges: Mapping[str, list[str]], cut: set[str],
+def _node_json(node: Node, retraction: Retraction | None) -> dict[str, Any]:
+    return {
+        "event_type": node.event_type,
+        "type": node.short_type,
+        "entity_id": node.entity_id,
+        "stage": node.stage,
+        "version": node.version,
+        "source": node.source,
+        "reference": node.reference,
+        "occurred_at": _iso(node.occurred_at),
+        "retraction": None if retraction is None else {
+            "redaction_id": retraction.redaction_id,
+            "retraction_id": retraction.retraction_id,
+            "via": retraction.via,
+            "reason": retraction.reason,
+        },
+    }
+
+
+def _tree(view: LineageView, start: str, *, edges: Mapping[str, list[str]], cut: set[str],
           arrow: str, shown: set[str]) -> Iterator[str]:
     """The nodes beyond ``start`` along ``edges``, indented, each printed in full once."""
     if start in cut:
@@ -189,7 +183,7 @@ def _tree(graph: LineageGraph, start: str, *, edges: Mapping[str, list[str]], cu
     while stack:
         current, level = stack.pop()
         pad = "  " * level
-        node = graph.nodes.get(current)
+        node = view.graph.nodes.get(current)
         if node is None:
             yield f"{pad}{arrow} ? {current}  (not in the index)"
             continue
@@ -197,26 +191,26 @@ def _tree(graph: LineageGraph, start: str, *, edges: Mapping[str, list[str]], cu
             yield f"{pad}{arrow} {node.short_type} {current}  (shown above)"
             continue
         shown.add(current)
-        yield f"{pad}{arrow} {describe(node)}"
+        yield f"{pad}{arrow} {describe(node, view.retractions.get(current))}"
         if current in cut:
             yield f"{pad}  {arrow} ... (more beyond the depth asked for)"
         stack.extend((n, level + 1) for n in reversed(edges.get(current, [])))
 
 
-def _sources_first(graph: LineageGraph) -> list[str]:
+def _sources_first(view: LineageView) -> list[str]:
     """The roots, those that descend from no other root first (so their trees hold the rest)."""
     derived: set[str] = set()
-    frontier = [c for root in graph.roots for c in graph.down.get(root, [])]
+    frontier = [c for root in view.roots for c in view.down.get(root, [])]
     while frontier:
         current = frontier.pop()
         if current not in derived:
             derived.add(current)
-            frontier.extend(graph.down.get(current, []))
-    return ([r for r in graph.roots if r not in derived]
-            + [r for r in graph.roots if r in derived])
+            frontier.extend(view.down.get(current, []))
+    return ([r for r in view.roots if r not in derived]
+            + [r for r in view.roots if r in derived])
 
 
-def render_text(graph: LineageGraph) -> str:
+def render_text(view: LineageView) -> str:
     """Each root with its ancestors above it and its descendants below it.
 
     A node is printed in full once and referenced after that. A root already printed (an
@@ -225,42 +219,43 @@ def render_text(graph: LineageGraph) -> str:
     """
     lines: list[str] = []
     shown: set[str] = set()
-    for root in _sources_first(graph):
-        node = graph.nodes[root]
+    for root in _sources_first(view):
+        node = view.graph.nodes[root]
         seen_before = root in shown
-        parents, children = graph.up.get(root, []), graph.down.get(root, [])
+        parents, children = view.up.get(root, []), view.down.get(root, [])
         show_up = bool(parents) and (not seen_before or any(p not in shown for p in parents))
         show_down = bool(children) and (not seen_before or any(c not in shown for c in children))
         if not seen_before:
-            show_up = show_up or root in graph.cut_up
-            show_down = show_down or root in graph.cut_down
+            show_up = show_up or root in view.cut_up
+            show_down = show_down or root in view.cut_down
         elif not (show_up or show_down):
             continue  # an earlier root's tree showed it and all of its lineage
         if lines:
             lines.append("")
         if show_up:
             lines.append("ancestors:")
-            lines += _tree(graph, root, edges=graph.up, cut=graph.cut_up, arrow="↑", shown=shown)
+            lines += _tree(view, root, edges=view.up, cut=view.cut_up, arrow="↑", shown=shown)
         if seen_before:
             lines.append(f"● {node.short_type} {root}  (shown above)")
         else:
             shown.add(root)
-            lines.append(f"● {describe(node)}")
+            lines.append(f"● {describe(node, view.retractions.get(root))}")
         if show_down:
             lines.append("descendants:")
-            lines += _tree(graph, root, edges=graph.down, cut=graph.cut_down, arrow="↓",
+            lines += _tree(view, root, edges=view.down, cut=view.cut_down, arrow="↓",
                            shown=shown)
     return "\n".join(lines)
 
 
-def render_json(graph: LineageGraph) -> dict[str, Any]:
+def render_json(view: LineageView) -> dict[str, Any]:
     """``{"roots", "nodes", "edges"}`` plus the ids not in the index and the cut-off nodes."""
     return {
-        "roots": list(graph.roots),
-        "nodes": {event_id: node.to_json() for event_id, node in sorted(graph.nodes.items())},
-        "edges": [list(edge) for edge in graph.edges()],
-        "missing": sorted(graph.missing),
-        "truncated": sorted(graph.cut_up | graph.cut_down),
+        "roots": list(view.roots),
+        "nodes": {event_id: _node_json(node, view.retractions.get(event_id))
+                  for event_id, node in sorted(view.graph.nodes.items())},
+        "edges": [list(edge) for edge in view.edges()],
+        "missing": sorted(view.missing),
+        "truncated": sorted(view.cut_up | view.cut_down),
     }
 
 
@@ -284,37 +279,37 @@ class SqlLineageSource:
         self._has_retractions = inspect(connection).has_table(retractions.name)
 
     def events(self, ids: Sequence[str]) -> dict[str, Node]:
-        columns = [events.c.event_id, events.c.event_type, events.c.entity_id, events.c.stage,
-                   events.c.stage_version, events.c.provenance_source,
-                   events.c.provenance_reference, events.c.occurred_at]
-        query = select(*columns)
-        if self._has_retractions:
-            query = query.add_columns(
-                retractions.c.redaction_id, retractions.c.retraction_id, retractions.c.via,
-                retractions.c.reason,
-            ).select_from(events.outerjoin(
-                retractions, retractions.c.retracted_id == events.c.event_id))
-        found: dict[str, Node] = {}
+        query = (select(events.c.event_id, events.c.event_type, events.c.entity_id,
+                        events.c.stage, events.c.stage_version, events.c.provenance_source,
+                        events.c.provenance_reference, events.c.occurred_at,
+                        event_parents.c.parent_id)
+                 .select_from(events.outerjoin(
+                     event_parents, event_parents.c.event_id == events.c.event_id))
+                 .order_by(events.c.event_id, event_parents.c.position))
+        first: dict[str, Any] = {}  # an event's row; one more per further parent
+        parents: dict[str, list[str]] = {}
         for chunk in _chunks(ids):
             for row in self._connection.execute(query.where(events.c.event_id.in_(chunk))):
-                retraction = (None if not self._has_retractions or row.redaction_id is None
-                              else Retraction(row.redaction_id, row.retraction_id, row.via,
-                                              row.reason))
-                found[row.event_id] = Node(
-                    row.event_id, row.event_type, row.entity_id, row.stage, row.stage_version,
-                    row.provenance_source, row.provenance_reference, row.occurred_at,
-                    retraction)
-        return found
+                first.setdefault(row.event_id, row)
+                if row.parent_id is not None:
+                    parents.setdefault(row.event_id, []).append(row.parent_id)
+        return {event_id: Node(row.event_id, row.event_type, row.entity_id, row.stage,
+                               row.stage_version, row.provenance_source, row.occurred_at,
+                               tuple(parents.get(event_id, ())),
+                               reference=row.provenance_reference)
+                for event_id, row in first.items()}
 
-    def parents(self, ids: Sequence[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
+    def retractions(self, ids: Sequence[str]) -> dict[str, Retraction]:
+        if not self._has_retractions:
+            return {}
+        query = select(retractions.c.retracted_id, retractions.c.redaction_id,
+                       retractions.c.retraction_id, retractions.c.via, retractions.c.reason)
+        found: dict[str, Retraction] = {}
         for chunk in _chunks(ids):
-            rows = self._connection.execute(
-                select(event_parents.c.event_id, event_parents.c.parent_id)
-                .where(event_parents.c.event_id.in_(chunk))
-                .order_by(event_parents.c.event_id, event_parents.c.position))
-            for child, parent in rows:
-                found.setdefault(child, []).append(parent)
+            for row in self._connection.execute(
+                    query.where(retractions.c.retracted_id.in_(chunk))):
+                found[row.retracted_id] = Retraction(row.redaction_id, row.retraction_id,
+                                                     row.via, row.reason)
         return found
 
     def children(self, ids: Sequence[str]) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from streams.handles import PLATFORMS
 from streams.world.accounts import HandleRegistry, candidates, is_canonical
+from streams.world.leagues import LEAGUES, League, country_name
 from streams.world.model import (
     FAME_MEDIAN,
     FAME_SIGMA,
@@ -25,7 +26,6 @@ from streams.world.model import (
 from streams.world.names import NamePool, name_pools, region_of
 from streams.world.profiles import bio, make_profile, page_views_per_post
 from streams.world.provider import provider_rows
-from streams.world.sports import LEAGUES, League, country_name
 from streams.world.workers import make_workers
 
 # Chance of having no account on a platform for an athlete of median fame; obscure athletes

@@ -12,8 +12,9 @@ import math
 import random
 from collections.abc import Sequence
 
+from streams.enrichment.reference import SPORT_NOUN
+from streams.world.leagues import SPORT_INTEREST
 from streams.world.model import Profile
-from streams.world.sports import SPORT_INTEREST, SPORT_NOUN
 
 # Platform audience relative to the athlete's fame, and typical following / post counts.
 _REACH = {"twitter": 0.6, "instagram": 1.5, "facebook": 0.8}

@@ -16,9 +16,9 @@ from datetime import timedelta
 import pycountry
 
 from streams.handles import PLATFORMS
+from streams.world.leagues import SPORT_ALIASES, SPORT_DISPLAY, country_name
 from streams.world.model import Athlete, ProviderRow, WorldConfig
 from streams.world.spelling import provider_form
-from streams.world.sports import SPORT_ALIASES, SPORT_DISPLAY, country_name
 
 COLUMNS = ("id", "name", "sport", "league", "team", "country", "twitter", "instagram",
            "facebook", "updated_at")

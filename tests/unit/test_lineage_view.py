@@ -13,10 +13,11 @@ from sqlalchemy import Connection, create_engine, insert
 from sinks.event_index import create_schema
 from sinks.tables import event_parents, events, retractions
 from streams.cli import main
+from streams.lineage.graph import Node
 from streams.tools import lineage_view
 from streams.tools.lineage_view import (
-    LineageGraph,
-    Node,
+    LineageView,
+    Retraction,
     SqlLineageSource,
     render_json,
     render_text,
@@ -150,7 +151,7 @@ def test_an_entity_id_selects_every_event_of_the_entity_each_printed_once(
 def test_depth_limits_each_direction_and_says_where_it_stopped(
         source: SqlLineageSource) -> None:
     graph = walk(source, ["a1"], depth=1)
-    assert set(graph.nodes) == {"a1", "hit", "dec", "ret-a1"}
+    assert set(graph.graph.nodes) == {"a1", "hit", "dec", "ret-a1"}
     assert graph.cut_up == {"hit"} and graph.cut_down == {"dec"}
     assert render_text(graph).splitlines()[:3] == [
         "ancestors:", f"  ↑ {line('hit')}", "    ↑ ... (more beyond the depth asked for)"]
@@ -180,10 +181,11 @@ class CountingSource:
 
     def events(self, ids: Sequence[str]) -> dict[str, Node]:
         self.calls.append(("events", len(ids)))
-        return {i: Node(i, "crowdlog.x.Thing", "e", "s", "1", "src", i, T0) for i in ids}
+        return {i: Node(i, "crowdlog.x.Thing", "e", "s", "1", "src", T0, (), reference=i)
+                for i in ids}
 
-    def parents(self, ids: Sequence[str]) -> dict[str, list[str]]:
-        self.calls.append(("parents", len(ids)))
+    def retractions(self, ids: Sequence[str]) -> dict[str, Retraction]:
+        self.calls.append(("retractions", len(ids)))
         return {}
 
     def children(self, ids: Sequence[str]) -> dict[str, list[str]]:
@@ -196,10 +198,12 @@ class CountingSource:
 
 def test_the_walk_asks_once_per_level_however_wide() -> None:
     fake = CountingSource(1200)
-    graph: LineageGraph = walk(fake, ["root"])
-    assert len(graph.nodes) == 1202
-    assert fake.calls == [("events", 1), ("parents", 1), ("children", 1), ("events", 1200),
-                          ("children", 1200), ("events", 1), ("children", 1)]
+    graph: LineageView = walk(fake, ["root"])
+    assert len(graph.graph) == 1202
+    # walking up costs no query: the nodes name their parents (here none)
+    assert fake.calls == [("events", 1), ("children", 1), ("events", 1200),
+                          ("children", 1200), ("events", 1), ("children", 1),
+                          ("retractions", 1202)]
     assert len(render_text(graph).splitlines()) == 2 + 2 * 1200  # leaf once, then referenced
 
 
@@ -208,8 +212,10 @@ def test_the_sql_source_batches_long_id_lists(source: SqlLineageSource,
     monkeypatch.setattr(lineage_view, "BATCH", 2)
     assert set(source.events(["rec", "hit", "a1", "a2", "dec", "nope"])) == {
         "rec", "hit", "a1", "a2", "dec"}
-    assert source.parents(["dec", "hit", "ret-a1"]) == {
-        "dec": ["a1", "a2"], "hit": ["rec"], "ret-a1": ["red", "a1"]}
+    found = source.events(["dec", "hit", "ret-a1", "rec"])
+    assert {i: node.parents for i, node in found.items()} == {
+        "dec": ("a1", "a2"), "hit": ("rec",), "ret-a1": ("red", "a1"), "rec": ()}
+    assert set(source.retractions(["a1", "a2", "dec", "hit"])) == {"a1", "dec"}
     assert source.children(["a1", "dec", "hit"]) == {
         "a1": ["dec", "ret-a1"], "dec": ["prof", "ret-dec"], "hit": ["a1", "a2"]}
 
@@ -239,5 +245,5 @@ def test_an_index_older_than_retractions_still_shows_lineage(tmp_path: Path) -> 
     with engine.connect() as connection:
         graph = walk(SqlLineageSource(connection), ["hit"])
     engine.dispose()
-    assert set(graph.nodes) == {"rec", "hit"}
-    assert graph.nodes["hit"].retraction is None
+    assert set(graph.graph.nodes) == {"rec", "hit"}
+    assert graph.retractions == {}

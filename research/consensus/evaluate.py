@@ -2,8 +2,9 @@
 
 Reads ``item,worker,label`` answers and ``item,truth`` gold labels, feeds the answers through
 the method **in file order, one pass**, and reports accuracy on the gold items. This is how
-``crowdlog consensus evaluate`` and the crowd benchmark measure the consensus stage on real
-crowd data before it runs on the stream.
+``python -m research.consensus.evaluate --answers A.csv --truth T.csv [--method M]`` and the
+crowd benchmark (``benchmarks/crowd_accuracy.py``) measure consensus methods on real crowd
+data.
 
 A repeated (item, worker) pair means the worker changed their mind: the later answer
 replaces the earlier one, for every method.
@@ -11,14 +12,17 @@ replaces the earlier one, for every method.
 
 from __future__ import annotations
 
+import argparse
 import csv
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.consensus.inference import DEFAULT, InferenceConfig, OnlineDawidSkene
-from streams.consensus.quorum import majority_vote, quorum_outcome
+from research.consensus.config import DEFAULT, OnlineConfig
+from research.consensus.online import OnlineDawidSkene
+from streams.consensus.quorum import quorum_outcome
 
 METHODS = ("dawid-skene", "majority", "quorum")
 
@@ -106,12 +110,30 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
+def majority_vote(labels: Sequence[str]) -> str | None:
+    """The most frequent label; ``None`` for no labels.
+
+    A tie goes to the label that reached the top count first, so the answer is the one an
+    online vote would have shown all along, and the result never depends on label spelling.
+
+    >>> majority_vote(["b", "a", "a", "b"])
+    'a'
+    """
+    counts: dict[str, int] = {}
+    leader: str | None = None
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+        if leader is None or counts[label] > counts[leader]:
+            leader = label
+    return leader
+
+
 def evaluate_files(
     answers: Path,
     truth: Path,
     *,
     method: str = "dawid-skene",
-    config: InferenceConfig = DEFAULT,
+    config: OnlineConfig = DEFAULT,
     required: int = 8,
     max_answers: int = 10,
 ) -> EvaluationReport:
@@ -142,7 +164,7 @@ def evaluate(
     truth: Mapping[str, str],
     *,
     method: str = "dawid-skene",
-    config: InferenceConfig = DEFAULT,
+    config: OnlineConfig = DEFAULT,
     required: int = 8,
     max_answers: int = 10,
     answers_file: str = "answers",
@@ -271,3 +293,23 @@ def _label_of(decision: tuple[str, float] | None) -> str:
 
 def _ratio(part: int, whole: int) -> str:
     return f"{part / whole:.4f} ({part:,}/{whole:,})" if whole else "n/a (no gold items)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: print one method's report; 2 when a file cannot be read."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--answers", type=Path, required=True, help="item,worker,label CSV")
+    parser.add_argument("--truth", type=Path, required=True, help="item,truth CSV")
+    parser.add_argument("--method", default="dawid-skene", choices=METHODS)
+    args = parser.parse_args(argv)
+    try:
+        report = evaluate_files(args.answers, args.truth, method=args.method)
+    except CrowdDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.render())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.consensus.evaluate import CrowdDataError, evaluate_files, read_answers
+from research.consensus.evaluate import CrowdDataError, evaluate_files, main, read_answers
 
 ANSWERS = """item,worker,label
 t1,ann,a
@@ -109,3 +109,12 @@ def test_conflicting_gold_labels(files: tuple[Path, Path]) -> None:
 def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(CrowdDataError, match="cannot read"):
         read_answers(tmp_path / "absent.csv")
+
+
+def test_the_command_prints_the_report_or_the_data_error(
+        files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    answers, truth = files
+    assert main(["--answers", str(answers), "--truth", str(truth), "--method", "quorum"]) == 0
+    assert "fixed quorum" in capsys.readouterr().out
+    assert main(["--answers", str(answers.with_name("absent.csv")), "--truth", str(truth)]) == 2
+    assert "absent.csv: cannot read" in capsys.readouterr().err

@@ -10,7 +10,7 @@ answer are accumulated by one forward and one backward pass per worker, so an EM
 stays linear in the number of answers.
 
 Closed regime only; pure: no I/O. :meth:`OnlineDawidSkene.settle
-<streams.consensus.inference.OnlineDawidSkene.settle>` blends the result with its settled
+<research.consensus.online.OnlineDawidSkene.settle>` blends the result with its settled
 posteriors.
 """
 
@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from streams.consensus.confusion import CrowdShape, InferenceConfig, WorkerModel, normalised
+from research.consensus.config import OnlineConfig
+from streams.consensus.confusion import CrowdShape, WorkerModel, normalised
 
 Counts = dict[str, dict[str, float]]
 
@@ -28,7 +29,7 @@ def local_posteriors(
     arrivals: Sequence[tuple[str, str, str]],
     start: Mapping[str, Mapping[str, float]],
     classes: Sequence[str],
-    config: InferenceConfig,
+    config: OnlineConfig,
 ) -> dict[str, dict[str, float]]:
     """Item posteriors after ``config.local_iterations`` EM iterations of time-local DS.
 
