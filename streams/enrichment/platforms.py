@@ -6,6 +6,12 @@ protocol by mapping its HTTP answers onto these types: 200 to ``ProfileLookup``,
 platform's "no such user" error) to ``AccountUnavailable("missing")``, a suspended or
 deactivated account to ``AccountUnavailable("suspended")``, 429 with ``Retry-After`` to
 ``RateLimited``, 5xx to ``ServerError`` and connection failures to ``TransientPlatformError``.
+The real clients (``x_api``, ``instagram``, ``facebook``) add two statuses: ``invalid``, a
+handle that breaks the platform's own rules (characters, length), refused before any request
+is built, and ``undiscoverable``, an account the platform will not show us without saying
+whether it exists (Instagram shows business and creator accounts only). A body that is not
+the documented shape is an ``UnexpectedResponse``; a refusal of our credentials or request
+(not of the account) is ``PlatformRefused``.
 
 The split matters to the caller: an ``AccountUnavailable`` is a definite answer about the
 account, worth recording and never worth asking again, while a ``TransientPlatformError`` says
@@ -18,7 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-AccountStatus = Literal["missing", "suspended"]
+# missing: no such account; suspended: suspended or deactivated; undiscoverable: the platform
+# will not show it and does not say whether it exists; invalid: not a possible handle there.
+AccountStatus = Literal["missing", "suspended", "undiscoverable", "invalid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +45,8 @@ class ProfileLookup:
 
 
 class AccountUnavailable(Exception):
-    """The platform answered: no such account (``missing``) or it is ``suspended``.
-
-    A definite answer about the handle, so it is recorded, not retried.
+    """A definite answer about the handle (see ``AccountStatus``), so it is recorded, not
+    retried: ``missing``, ``suspended``, ``undiscoverable`` or ``invalid``.
     """
 
     def __init__(self, platform: str, handle: str, status: AccountStatus) -> None:
@@ -77,6 +84,29 @@ class ServerError(TransientPlatformError):
 
     def __str__(self) -> str:
         return f"server error ({self.status})"
+
+
+class UnexpectedResponse(TransientPlatformError):
+    """An answer not shaped as the platform documents it: a body that is not JSON, a missing
+    or mistyped field, an error code we do not know. Worth retrying (a proxy's error page, a
+    truncated body); if it persists the lookup ends as unreachable, with this as the reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(status, reason)
+        self.status = status
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"unexpected response ({self.status}): {self.reason}"
+
+
+class PlatformRefused(Exception):
+    """The platform refused us, not the account: a rejected or expired token, a missing
+    permission, a request it calls malformed. Nothing about the handle is learnt and retrying
+    at once cannot help, so it is neither recorded nor retried by ``ResilientClient``: the
+    fetch fails, stays pending in the stage's state and is re-issued by its timer once an
+    operator has fixed the configuration. The message never holds a credential.
+    """
 
 
 class LookupGaveUp(Exception):
