@@ -25,7 +25,7 @@ from streams.consensus.core import ConsensusConfig, WorkerView
 from streams.consensus.stage import consensus_stage
 from streams.enrichment.clients import PlatformConfig
 from streams.enrichment.core import EnrichmentConfig
-from streams.enrichment.stage import FetchLoop, enrichment_stage
+from streams.enrichment.stage import Fetches, enrichment_stage
 from streams.settings import Settings
 from streams.stage import Stage
 from streams.tasks.core import GoldItem, TaskConfig
@@ -76,8 +76,8 @@ def view_group(settings: Settings) -> str:
 
 
 def crowd_stages(config: PipelineConfig, workers: WorkerView, *,
-                 fetches: FetchLoop | None = None) -> list[Stage]:
-    """The crowd stages and, given a fetch loop, enrichment."""
+                 fetches: Fetches | None = None) -> list[Stage]:
+    """The crowd stages and, given where its fetches go, enrichment."""
     stages = [tasks_stage(config.tasks, config.gold),
               consensus_stage(config.consensus, workers),
               grading_stage(GradingConfig(gold=gold_labels(config.gold),

@@ -14,10 +14,10 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from streams.enrichment import core
-from streams.enrichment.core import EnrichmentConfig, EnrichmentState
+from streams.enrichment.core import EnrichmentConfig, EnrichmentState, FetchRequest
 from streams.enrichment.fetcher import Fetcher
 from streams.enrichment.resilient import ResilientClient
 from streams.events.model import Event
@@ -29,6 +29,18 @@ from streams.topics import (
     LINEAGE_RETRACTIONS,
     RECORDS_RECEIVED,
 )
+
+
+class Fetches(Protocol):
+    """Where the step's fetch requests go, and what time it is for the stage."""
+
+    def submit(self, request: FetchRequest) -> None: ...
+
+    def cancel(self, entity_id: str, retracted_id: str) -> None: ...
+
+    def forget_sent(self, before: datetime) -> None: ...
+
+    def now(self) -> datetime: ...
 
 
 class FetchLoop:
@@ -48,6 +60,18 @@ class FetchLoop:
     def call(self, function: Callable[..., Any], *args: Any) -> None:
         self._loop.call_soon_threadsafe(function, *args)
 
+    def submit(self, request: FetchRequest) -> None:
+        self.call(self.fetcher.submit, request)
+
+    def cancel(self, entity_id: str, retracted_id: str) -> None:
+        self.call(self.fetcher.cancel, entity_id, retracted_id)
+
+    def forget_sent(self, before: datetime) -> None:
+        self.call(self.fetcher.forget_sent, before)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
     def __enter__(self) -> FetchLoop:
         self._thread.start()
         return self
@@ -64,28 +88,26 @@ class FetchLoop:
         self._thread.join(timeout=10)
 
 
-def enrichment_stage(config: EnrichmentConfig, fetches: FetchLoop) -> Stage:
-    fetcher = fetches.fetcher
-
+def enrichment_stage(config: EnrichmentConfig, fetches: Fetches) -> Stage:
     def step(key: str, stored: Mapping[str, Any] | None,
              event: Event) -> tuple[State | None, list[Event]]:
         if isinstance(event, EventRetracted):
             if not core.follows(event):
                 return None, []  # most retractions (HITs, answers, workers) are not ours
-            fetches.call(fetcher.cancel, key, event.retracted_id)
+            fetches.cancel(key, event.retracted_id)
         state = EnrichmentState.from_dict(stored)
-        outputs, requests = core.handle(state, event, config, datetime.now(UTC))
+        outputs, requests = core.handle(state, event, config, fetches.now())
         for request in requests:
-            fetches.call(fetcher.submit, request)
+            fetches.submit(request)
         return state.to_dict(), outputs
 
     def sweep(states: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         """Re-issue lost fetches and refresh profiles older than ``max_age``."""
-        now = datetime.now(UTC)
-        fetches.call(fetcher.forget_sent, now - config.pending_timeout)
+        now = fetches.now()
+        fetches.forget_sent(now - config.pending_timeout)
         for key, stored in states:
             for request in core.due(EnrichmentState.from_dict(stored), key, now, config):
-                fetches.call(fetcher.submit, request)
+                fetches.submit(request)
 
     return Stage("enrichment", (RECORDS_RECEIVED, CONSENSUS_RESULTS, ENRICHMENT_PROFILES,
                                 LINEAGE_RETRACTIONS), step, config.producer, tick=sweep)
