@@ -14,6 +14,11 @@ restarted or rebalanced worker restores exactly the state of the partitions it i
 A stage whose work goes on between events (enrichment re-issues lost fetches and refreshes old
 profiles) declares a ``tick``: the runner calls it every ``tick_interval`` seconds with the
 states of the partitions it holds.
+
+A ``whole_log`` stage (lineage) follows events across entities and topics: one process reads
+its sources whole, so they need not be co-partitioned, and it keeps its state itself (rebuilt
+from the log when it starts, as ``streams.lineage.service`` does), its step returning ``None``
+as the state. A partitioned runner cannot run it: ``partitions`` refuses.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ class Stage:
     """One stage of the pipeline, as every runner reads it.
 
     ``sources`` must be co-partitioned (the same partition count, keyed alike): the state of a
-    key lives on the partition its events arrive on, in every source.
+    key lives on the partition its events arrive on, in every source. Unless ``whole_log``.
     """
 
     name: str
@@ -50,14 +55,20 @@ class Stage:
     state_key: Callable[[Event], str] = by_entity
     tick: Tick | None = None
     tick_interval: float = 10.0
+    whole_log: bool = False
 
     def __post_init__(self) -> None:
+        if self.whole_log:
+            return
         counts = {spec.partitions for spec in self.sources}
         if len(counts) != 1:
             raise ValueError(f"{self.name}: sources must be co-partitioned, got {counts}")
 
     @property
     def partitions(self) -> int:
+        if self.whole_log:
+            raise ValueError(f"{self.name} reads the whole log in one process: it has no "
+                             "partitions to spread over a group")
         return self.sources[0].partitions
 
     def changelog(self, app_id: str) -> str:
