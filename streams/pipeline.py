@@ -7,7 +7,7 @@ Variables (all optional):
 ``CROWDLOG_ACCEPT_CONFIDENCE`` posterior the weighted rule needs (default 0.9999)
 ``CROWDLOG_ASSIGNMENTS``       workers asked per HIT (default 10)
 ``CROWDLOG_GOLD_FILE``         the staff-verified gold set (CSV); no gold HITs without it
-``CROWDLOG_GOLD_RATE``         share of HITs followed by a gold HIT (default 0.05)
+``CROWDLOG_GOLD_RATE``         share of HITs followed by gold HITs (default 0.1)
 ``CROWDLOG_BLOCK_BAR``         accuracy under which a worker is blocked (default 0.6)
 ``CROWDLOG_REFRESH_AGE``       seconds after which a profile is fetched again (default 86400)
 
@@ -53,7 +53,8 @@ class PipelineConfig:
         gold_file = env.get("CROWDLOG_GOLD_FILE")
         return cls(
             tasks=TaskConfig(assignments=int(env.get("CROWDLOG_ASSIGNMENTS", "10")),
-                             gold_rate=float(env.get("CROWDLOG_GOLD_RATE", "0.05")),
+                             gold_rate=float(env.get("CROWDLOG_GOLD_RATE",
+                                                     str(TaskConfig.gold_rate))),
                              instance=instance),
             consensus=ConsensusConfig(
                 method=env.get("CROWDLOG_CONSENSUS_METHOD", "dawid-skene"),

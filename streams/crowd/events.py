@@ -22,7 +22,7 @@ from streams.tasks.models import (
     HitPosted,
     HitPublished,
 )
-from streams.workers.models import AssignmentReviewed, WorkerBlocked
+from streams.workers.models import AssignmentReviewed, WorkerBlocked, WorkerQualified
 
 CROWD_STAGE = "crowd"
 CROWD_VERSION = "1.0.0"
@@ -38,7 +38,7 @@ def hit_request(hit: HitPublished, created_at: datetime | None = None) -> HitReq
         question=hit.question, context=dict(hit.context), platforms=tuple(hit.platforms),
         max_assignments=hit.max_assignments, reward_cents=hit.reward_cents,
         created_at=created_at or hit.meta.occurred_at, lifetime_seconds=hit.lifetime_seconds,
-        gold=hit.gold)
+        gold=hit.gold, qualification=hit.qualification)
 
 
 def _millis(at: datetime) -> datetime:
@@ -136,7 +136,15 @@ class BlockWorker:
     at: datetime
 
 
-PlatformCall = CreateHit | AddAssignments | ExpireHit | Approve | Reject | BlockWorker
+@dataclass(frozen=True, slots=True)
+class GrantQualification:
+    worker_id: str
+    qualification: str
+    at: datetime
+
+
+PlatformCall = (CreateHit | AddAssignments | ExpireHit | Approve | Reject | BlockWorker
+                | GrantQualification)
 
 
 def platform_calls(event: Event, now: datetime | None = None) -> list[PlatformCall]:
@@ -164,6 +172,9 @@ def platform_calls(event: Event, now: datetime | None = None) -> list[PlatformCa
         return [ExpireHit(event.hit_id, now or event.meta.occurred_at)]
     if isinstance(event, WorkerBlocked):
         return [BlockWorker(event.worker_id, BLOCK_REASON, now or event.meta.occurred_at)]
+    if isinstance(event, WorkerQualified):
+        return [GrantQualification(event.worker_id, event.qualification,
+                                   now or event.meta.occurred_at)]
     if isinstance(event, AssignmentReviewed):
         if event.status == "Approved":
             return [Approve(event.assignment_id)]
@@ -191,4 +202,6 @@ def apply_call(platform: CrowdPlatform, call: PlatformCall) -> str | None:
                 platform.reject_assignment(assignment_id, reason)
         case BlockWorker(worker_id, reason, at):
             platform.block_worker(worker_id, reason, at)
+        case GrantQualification(worker_id, qualification, at):
+            platform.grant_qualification(worker_id, qualification, at)
     return None

@@ -15,6 +15,14 @@ Idempotence, which the bridge's at-least-once delivery relies on:
 - CreateAdditionalAssignmentsForHIT carries the extension event's id as its token.
 - Approving an approved assignment, rejecting a rejected one, expiring twice: harmless.
 
+Qualification before pay: a HIT naming a qualification (``HitRequest.qualification``) gets a
+``QualificationRequirements`` entry on the qualification type of that name: ``Exists`` on a paid
+HIT, ``DoesNotExist`` on a gold (qualification) HIT, guarding ``DiscoverPreviewAndAccept`` so a
+worker not eligible does not even see it; ``grant_qualification`` is
+AssociateQualificationWithWorker (no notification). The type is ``qualification_type_id`` when
+configured, else the caller's type of that name (ListQualificationTypes), else created once
+(CreateQualificationType); a create that loses a race to another process finds the winner's.
+
 Mechanical Turk's rules on assignments: a HIT created with fewer than 10 assignments cannot be
 extended to 10 or more, and 10 or more assignments cost a 20% extra fee on every assignment.
 The adapter posts ``max_assignments`` as the pipeline asks and clamps an extension of a HIT
@@ -79,6 +87,7 @@ class MTurkConfig:
     assignment_duration_seconds: int = 600
     auto_approval_delay_seconds: int = 3 * 24 * 3600  # the pipeline reviews well before
     qualification_requirements: tuple[Mapping[str, Any], ...] = ()
+    qualification_type_id: str | None = None
     frame_height: int = 600
     attempts: int = 5
     backoff_seconds: float = 1.0
@@ -97,7 +106,8 @@ class MTurkConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> MTurkConfig:
         """``CROWDLOG_MTURK_PRODUCTION=1`` for real money (default: the sandbox),
         ``CROWDLOG_MTURK_ASSIGNMENT_SECONDS``, ``CROWDLOG_MTURK_QUALIFICATIONS`` (a JSON file
-        holding a list of MTurk QualificationRequirement objects)."""
+        holding a list of MTurk QualificationRequirement objects), and
+        ``CROWDLOG_MTURK_QUALIFICATION_TYPE`` (the id of the type the pipeline grants)."""
         env = os.environ if env is None else env
         requirements: tuple[Mapping[str, Any], ...] = ()
         path = env.get("CROWDLOG_MTURK_QUALIFICATIONS")
@@ -110,7 +120,8 @@ class MTurkConfig:
         return cls(sandbox=env.get("CROWDLOG_MTURK_PRODUCTION", "0") != "1",
                    assignment_duration_seconds=int(
                        env.get("CROWDLOG_MTURK_ASSIGNMENT_SECONDS", "600")),
-                   qualification_requirements=requirements)
+                   qualification_requirements=requirements,
+                   qualification_type_id=env.get("CROWDLOG_MTURK_QUALIFICATION_TYPE") or None)
 
 
 def mturk_client(config: MTurkConfig) -> MTurkClient:
@@ -181,8 +192,10 @@ def question_xml(hit: HitRequest, config: MTurkConfig) -> str:
             f"<FrameHeight>{config.frame_height}</FrameHeight></HTMLQuestion>")
 
 
-def create_hit_request(hit: HitRequest, config: MTurkConfig) -> dict[str, Any]:
-    """The whole CreateHIT request for ``hit`` (pure, so it is tested as it is sent)."""
+def create_hit_request(hit: HitRequest, config: MTurkConfig,
+                       qualification_type_id: str | None = None) -> dict[str, Any]:
+    """The whole CreateHIT request for ``hit`` (pure, so it is tested as it is sent);
+    ``qualification_type_id`` is the type of ``hit.qualification``."""
     request: dict[str, Any] = {
         "Title": hit.title[:128], "Description": config.description[:2000],
         "Keywords": config.keywords, "Reward": reward(hit.reward_cents),
@@ -194,9 +207,13 @@ def create_hit_request(hit: HitRequest, config: MTurkConfig) -> dict[str, Any]:
         "RequesterAnnotation": hit.hit_id[:255],
         "UniqueRequestToken": request_token(hit.hit_id),
     }
-    if config.qualification_requirements:
-        request["QualificationRequirements"] = [dict(r) for r in
-                                                config.qualification_requirements]
+    requirements = [dict(r) for r in config.qualification_requirements]
+    if qualification_type_id is not None:
+        requirements.append({"QualificationTypeId": qualification_type_id,
+                             "Comparator": "DoesNotExist" if hit.gold else "Exists",
+                             "ActionsGuarded": "DiscoverPreviewAndAccept"})
+    if requirements:
+        request["QualificationRequirements"] = requirements
     return request
 
 
@@ -280,6 +297,7 @@ class MTurkPlatform:
     _hits: dict[str, _Posted] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
     _approved: set[str] = field(default_factory=set)
+    _qualification_types: dict[str, str] = field(default_factory=dict)  # name -> type id
 
     @property
     def name(self) -> str:
@@ -321,8 +339,10 @@ class MTurkPlatform:
         known = self._hits.get(hit.hit_id)
         if known is not None:
             return known.platform_hit_id
+        type_id = (self.qualification_type(hit.qualification) if hit.qualification
+                   else None)
         try:
-            response = self._call("create_hit", **create_hit_request(hit, self.config))
+            response = self._call("create_hit", **create_hit_request(hit, self.config, type_id))
             platform_hit_id: str = response["HIT"]["HITId"]
         except PlatformRefused as exc:
             if not _already_exists(exc):
@@ -393,6 +413,44 @@ class MTurkPlatform:
     def block_worker(self, worker_id: str, reason: str, at: datetime) -> None:
         """CreateWorkerBlock (at once: the platform cannot block from a time)."""
         self._call("create_worker_block", WorkerId=worker_id, Reason=reason or "blocked")
+
+    def grant_qualification(self, worker_id: str, qualification: str, at: datetime) -> None:
+        """AssociateQualificationWithWorker, silently (at once; granting again is harmless)."""
+        self._call("associate_qualification_with_worker",
+                   QualificationTypeId=self.qualification_type(qualification),
+                   WorkerId=worker_id, IntegerValue=1, SendNotification=False)
+
+    def qualification_type(self, name: str) -> str:
+        """The id of the qualification type ``name``: configured, found, or created once."""
+        known = self._qualification_types.get(name) or self.config.qualification_type_id
+        if known is None:
+            known = self._find_qualification_type(name)
+        if known is None:
+            try:
+                response = self._call(
+                    "create_qualification_type", Name=name, QualificationTypeStatus="Active",
+                    Description="Granted by crowdlog to workers whose answers to tasks with "
+                                "known answers were good enough; required by its paid tasks.")
+                known = str(response["QualificationType"]["QualificationTypeId"])
+            except PlatformRefused:  # created meanwhile by another process: use theirs
+                known = self._find_qualification_type(name)
+                if known is None:
+                    raise
+        self._qualification_types[name] = known
+        return known
+
+    def _find_qualification_type(self, name: str) -> str | None:
+        token: str | None = None
+        while True:
+            response = self._call("list_qualification_types", Query=name,
+                                  MustBeRequestable=False, MustBeOwnedByCaller=True,
+                                  MaxResults=100, **({"NextToken": token} if token else {}))
+            for found in response.get("QualificationTypes", []):
+                if found.get("Name") == name:
+                    return str(found["QualificationTypeId"])
+            token = response.get("NextToken")
+            if not token:
+                return None
 
     # --- submissions ----------------------------------------------------------------------------
 

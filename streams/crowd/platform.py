@@ -20,6 +20,8 @@ class HitRequest:
 
     ``context`` is what the worker reads (name, sport, league, team, position, years...);
     the crowd itself finds the athlete by ``provider_ref``. Gold HITs look the same to workers.
+    ``qualification``: a paid HIT is offered only to workers granted it, a gold HIT (a
+    qualification HIT) only to workers not granted it yet; None: to every worker.
     """
 
     hit_id: str
@@ -33,6 +35,7 @@ class HitRequest:
     created_at: datetime
     lifetime_seconds: int
     gold: bool = False
+    qualification: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,8 @@ class CrowdPlatform(Protocol):
     Implementations: ``streams.world.crowd.SimulatedCrowd`` (simulated time) and
     ``streams.crowd.mturk.MTurkPlatform`` (CreateHIT, CreateAdditionalAssignmentsForHIT,
     UpdateExpirationForHIT, ApproveAssignment, RejectAssignment, GetAssignment,
-    CreateWorkerBlock, ListAssignmentsForHIT), where ``advance`` polls for submissions.
+    CreateWorkerBlock, AssociateQualificationWithWorker, ListAssignmentsForHIT), where
+    ``advance`` polls for submissions.
     ``create_hit`` returns the platform's own id for the HIT when it has one.
     """
 
@@ -100,6 +104,8 @@ class CrowdPlatform(Protocol):
     def assignment_status(self, assignment_id: str) -> str: ...
 
     def block_worker(self, worker_id: str, reason: str, at: datetime) -> None: ...
+
+    def grant_qualification(self, worker_id: str, qualification: str, at: datetime) -> None: ...
 
     def advance(self, until: datetime) -> list[Submission]: ...
 

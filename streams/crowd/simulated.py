@@ -83,6 +83,10 @@ class SimulatedPlatform:
     def block_worker(self, worker_id: str, reason: str, at: datetime) -> None:
         self._do("block_worker", lambda: self._crowd.block_worker(worker_id, reason, at))
 
+    def grant_qualification(self, worker_id: str, qualification: str, at: datetime) -> None:
+        self._do("grant_qualification",
+                 lambda: self._crowd.grant_qualification(worker_id, qualification, at))
+
     def advance(self, until: datetime) -> list[Submission]:
         return self._do("advance", lambda: self._crowd.advance(until))
 

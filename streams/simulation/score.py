@@ -1,4 +1,5 @@
-"""How well the pipeline did on a simulated world: precision, coverage, cost, blocked workers.
+"""How well the pipeline did on a simulated world: precision, coverage, cost, blocked workers,
+and who the qualification kept out.
 
 Scoring reads the ground truth, so it lives with the simulation, never in a stage. It takes
 the events a run emitted (in process, or read back from Kafka) and the world, and counts the
@@ -18,7 +19,7 @@ from streams.enrichment.models import HandleRejected, ProfileEnriched
 from streams.events.model import Event
 from streams.lineage.models import EventRetracted
 from streams.tasks.models import AssignmentSubmitted, HitPublished
-from streams.workers.models import AssignmentReviewed, WorkerBlocked
+from streams.workers.models import AssignmentReviewed, WorkerBlocked, WorkerQualified
 from streams.world.model import World
 from streams.world.truth import true_answer
 
@@ -42,6 +43,13 @@ class Score:
     blocked: Counter[str] = field(default_factory=Counter)
     workers: Counter[str] = field(default_factory=Counter)
     answers_before_block: dict[str, list[int]] = field(default_factory=dict)
+    # Paid (non-gold) assignments a worker submitted before being blocked, per kind.
+    paid_before_block: dict[str, list[int]] = field(default_factory=dict)
+    # Per kind, the crowd's workers that qualification and blocks kept from paid HITs: blocked,
+    # or (when HITs required a qualification) never qualified; and the crowd's size per kind.
+    kept_out: Counter[str] = field(default_factory=Counter)
+    never_qualified: Counter[str] = field(default_factory=Counter)
+    crowd: Counter[str] = field(default_factory=Counter)
     assignments_by_worker: Counter[str] = field(default_factory=Counter)
     blocked_workers: set[str] = field(default_factory=set)
     wrong: list[str] = field(default_factory=list)
@@ -81,7 +89,7 @@ class Score:
 
     def lines(self) -> list[str]:
         spam = self.answers_before_block.get("spammer", [])
-        worst = max(spam) if spam else 0
+        paid = self.paid_before_block.get("spammer", [])
         return [
             f"fields asked        {self.fields}",
             f"accepted            {self.accepted} (coverage {self.coverage:.1%}), "
@@ -96,8 +104,12 @@ class Score:
             "blocked workers     " + ", ".join(
                 f"{kind} {self.blocked[kind]}/{self.workers[kind]}"
                 for kind in sorted(self.workers)),
-            f"spammers blocked after at most {worst} assignments "
-            f"(median {sorted(spam)[len(spam) // 2] if spam else 0})",
+            f"spammers blocked after at most {max(spam, default=0)} assignments "
+            f"(median {_median(spam)}), {max(paid, default=0)} paid (median {_median(paid)})",
+            "kept out            " + ", ".join(
+                f"{kind} {self.kept_out[kind]}/{self.crowd[kind]} "
+                f"({self.never_qualified[kind]} never qualified)"
+                for kind in sorted(self.crowd)),
             f"namesake check      {self.namesake_caught}/{self.namesake_accepted} namesake "
             f"handles caught ({self.namesake_catch_rate:.1%}), {self.false_alarms} false "
             f"alarms on {self.profiled_right} right handles ({self.false_alarm_rate:.2%})",
@@ -111,6 +123,9 @@ class _Log:
     latest: dict[tuple[str, str], Decision] = field(default_factory=dict)
     hits: dict[str, HitPublished] = field(default_factory=dict)
     answered: dict[str, list[datetime]] = field(default_factory=dict)
+    paid_answered: dict[str, list[datetime]] = field(default_factory=dict)  # non-gold HITs
+    qualified: set[str] = field(default_factory=set)
+    qualifying: bool = False  # some HIT required a qualification
     blocked_at: dict[str, datetime] = field(default_factory=dict)
     rejected: dict[tuple[str, str], str] = field(default_factory=dict)  # (hit, platform)
     profiled: set[str] = field(default_factory=set)  # acceptances with a fetched profile
@@ -139,6 +154,7 @@ def _gather(result: Score, events: Iterable[Event]) -> _Log:
     for event in events:
         if isinstance(event, HitPublished):
             log.hits[event.hit_id] = event
+            log.qualifying |= event.qualification is not None
         elif isinstance(event, HandleAccepted | ConsensusFailed):
             key = (event.hit_id, event.platform)
             if key not in log.latest or log.latest[key].revision < event.revision:
@@ -148,12 +164,16 @@ def _gather(result: Score, events: Iterable[Event]) -> _Log:
             result.submitted += 1
             result.gold_submitted += event.gold
             log.answered.setdefault(event.worker_id, []).append(event.submitted_at)
+            if not event.gold:
+                log.paid_answered.setdefault(event.worker_id, []).append(event.submitted_at)
         elif isinstance(event, AssignmentReviewed):
             result.approved += event.status == "Approved"
             result.rejected += event.status != "Approved"
             result.paid_cents += event.reward_cents
         elif isinstance(event, WorkerBlocked):
             log.blocked_at.setdefault(event.worker_id, event.meta.occurred_at)
+        elif isinstance(event, WorkerQualified):
+            log.qualified.add(event.worker_id)
         elif isinstance(event, HandleRejected):
             log.rejected[(event.hit_id, event.platform)] = event.handle
         elif isinstance(event, ProfileEnriched):
@@ -171,6 +191,17 @@ def _score_workers(result: Score, world: World, log: _Log) -> None:
         result.blocked[kind] += 1
         before = sum(moment <= at for moment in log.answered.get(worker_id, []))
         result.answers_before_block.setdefault(kind, []).append(before)
+        paid = sum(moment <= at for moment in log.paid_answered.get(worker_id, []))
+        result.paid_before_block.setdefault(kind, []).append(paid)
+    for worker in world.workers:
+        result.crowd[worker.kind] += 1
+        unqualified = log.qualifying and worker.worker_id not in log.qualified
+        result.never_qualified[worker.kind] += unqualified
+        result.kept_out[worker.kind] += unqualified or worker.worker_id in log.blocked_at
+
+
+def _median(values: list[int]) -> int:
+    return sorted(values)[len(values) // 2] if values else 0
 
 
 def _score_fields(result: Score, world: World, log: _Log) -> None:

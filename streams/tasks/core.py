@@ -2,9 +2,25 @@
 
 * A record that lacks a handle on some platform gets one HIT for those platforms, with the
   context that tells namesakes apart, ``assignments`` workers wanted and a reward.
-* Every ``1 / gold_rate`` HITs or so (decided by a hash of the record, so replays agree) a gold
-  HIT is mixed in: a record from the staff-verified gold set, asked like any other, whose answers
-  grade the workers.
+* Every ``1 / gold_rate`` HITs or so (decided by a hash of the record, so replays agree)
+  ``gold_hits`` gold HITs are mixed in: records from the staff-verified gold set, asked like any
+  other, whose answers grade the workers.
+* Qualification before pay: with a gold set, every HIT names ``qualification``. Paid HITs are
+  offered only to workers who hold it; gold HITs are the qualification HITs, offered only to
+  workers who do not hold it yet (the quality stage grants it after 3 gold HITs' worth of
+  answers), so qualified workers cannot spend their slots (open to all, the busy workers would take
+  most of them: the crowd takes HITs by activity). Slots nobody takes cost nothing, so a draw
+  is ``gold_hits`` = 3 HITs of ``gold_assignments`` = 50: a worker can pass on one draw, and the
+  busy ones do at once. Measured on ``make demo``'s world: with 1 gold HIT per draw the first
+  grant came on the fourth draw, days of feed time in, and the HITs of those days expired
+  unanswered (98.5% coverage); 3 HITs of 9 workers spread each draw over too many workers (first
+  grant a day in; collecting all 10, 98.7% coverage); 3 of 50 qualify the crowd in time (100%),
+  for ~590 gold answers. 10 or more assignments cost MTurk's 20% extra fee: on gold HITs only,
+  about $12 there. ``gold_rate`` 0.1: a paid HIT waits for qualified workers only for its
+  lifetime (3 days), so a sparse feed needs draws every day or two (at 0.05 a 500-record feed
+  over three months had one every ~4 days and lost 3% of its fields); unused gold HITs cost
+  nothing.
+  Without a gold set nobody could qualify, so HITs then name none.
 * When consensus has decided every platform, the HIT expires at once: the answers still to come
   could not change the outcome, so they are not bought. When consensus failed on some platform,
   the HIT is extended by ``extension`` assignments, up to ``max_extensions`` times; after that
@@ -34,6 +50,7 @@ from streams.handles import PLATFORMS
 from streams.lineage.models import EventRetracted
 from streams.records.models import RecordReceived
 from streams.tasks.models import HitExpired, HitExtended, HitPublished
+from streams.workers.models import QUALIFICATION
 
 STAGE = "tasks"
 STAGE_VERSION = "1.0.0"
@@ -49,9 +66,11 @@ class TaskConfig:
     max_extensions: int = 1
     reward_cents: int = 10
     lifetime_seconds: int = 3 * 24 * 3600
-    gold_rate: float = 0.05
-    gold_assignments: int = 5
+    gold_rate: float = 0.1
+    gold_hits: int = 3
+    gold_assignments: int = 50
     max_reasks: int = 2
+    qualification: str | None = QUALIFICATION
     instance: str = "local"
 
     @property
@@ -132,28 +151,31 @@ def on_record(state: TaskState, record: RecordReceived, config: TaskConfig,
     if not missing or state.hit_id is not None:
         return []
     context = {k: str(getattr(record, k)) for k in _CONTEXT_FIELDS if getattr(record, k)}
+    qualification = config.qualification if gold else None
     hit = _hit(record.entity_id, f"H{record.event_id[:20]}", record.provider_ref, context,
                platforms=missing, assignments=config.assignments, config=config,
-               parents=(record.event_id,),
-               provenance=record.meta.provenance, at=record.meta.occurred_at, gold=False)
+               parents=(record.event_id,), provenance=record.meta.provenance,
+               at=record.meta.occurred_at, gold=False, qualification=qualification)
     state.hit_id, state.hit_event_id = hit.hit_id, hit.event_id
     state.platforms, state.max_assignments = list(missing), config.assignments
     published = [hit]
     if gold and _fraction("gold", record.entity_id) < config.gold_rate:
-        item = gold[int(_fraction("gold-item", record.entity_id) * len(gold))]
-        published.append(_hit(
-            f"gold:{item.provider_ref}", f"G{record.event_id[:20]}", item.provider_ref,
-            dict(item.context), platforms=list(item.answers),
-            assignments=config.gold_assignments, config=config, parents=(),
-            provenance=Provenance("gold", item.provider_ref),
-            at=record.meta.occurred_at, gold=True))
+        first = int(_fraction("gold-item", record.entity_id) * len(gold))
+        for n in range(min(config.gold_hits, len(gold))):  # distinct items
+            item = gold[(first + n) % len(gold)]
+            published.append(_hit(
+                f"gold:{item.provider_ref}", f"G{n}{record.event_id[:20]}", item.provider_ref,
+                dict(item.context), platforms=list(item.answers),
+                assignments=config.gold_assignments, config=config, parents=(),
+                provenance=Provenance("gold", item.provider_ref),
+                at=record.meta.occurred_at, gold=True, qualification=qualification))
     return published
 
 
 def _hit(entity_id: str, hit_id: str, provider_ref: str, context: dict[str, str], *,
          platforms: list[str], assignments: int, config: TaskConfig,
          parents: tuple[str, ...], provenance: Provenance, at: datetime,
-         gold: bool) -> HitPublished:
+         gold: bool, qualification: str | None) -> HitPublished:
     meta = new_meta(event_type=HitPublished.schema_name, entity_id=entity_id, occurred_at=at,
                     producer=config.producer, provenance=provenance, parents=parents,
                     identity=[hit_id])
@@ -162,11 +184,11 @@ def _hit(entity_id: str, hit_id: str, provider_ref: str, context: dict[str, str]
         question=question(context, platforms), platforms=platforms,
         max_assignments=assignments, reward_cents=config.reward_cents,
         lifetime_seconds=config.lifetime_seconds, provider_ref=provider_ref, context=context,
-        gold=gold)
+        gold=gold, qualification=qualification)
 
 
-def on_rejection(state: TaskState, rejected: HandleRejected,
-                 config: TaskConfig) -> list[HitPublished]:
+def on_rejection(state: TaskState, rejected: HandleRejected, config: TaskConfig,
+                 gold: Sequence[GoldItem] = ()) -> list[HitPublished]:
     """Ask the crowd again for a platform whose accepted handle was a namesake's."""
     hit_id = f"R{rejected.event_id[:20]}"
     if not state.provider_ref or hit_id in state.reasks:
@@ -177,7 +199,8 @@ def on_rejection(state: TaskState, rejected: HandleRejected,
     hit = _hit(rejected.entity_id, hit_id, state.provider_ref, dict(rejected.context),
                platforms=[rejected.platform], assignments=config.assignments, config=config,
                parents=(rejected.event_id,), provenance=rejected.meta.provenance,
-               at=rejected.meta.occurred_at, gold=False)
+               at=rejected.meta.occurred_at, gold=False,
+               qualification=config.qualification if gold else None)
     state.reasks[hit_id] = TaskState(hit_id, hit.event_id, [rejected.platform],
                                      config.assignments, provider_ref=state.provider_ref)
     return [hit]
@@ -287,7 +310,7 @@ def handle(state: TaskState, event: Event, config: TaskConfig,
     if isinstance(event, (HandleAccepted, ConsensusFailed)):
         return on_decision(state, event, config)
     if isinstance(event, HandleRejected):
-        return list(on_rejection(state, event, config))
+        return list(on_rejection(state, event, config, gold))
     if isinstance(event, EventRetracted):
         return on_retraction(state, event, config)
     return []

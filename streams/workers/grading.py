@@ -6,6 +6,19 @@ them runs where that worker's statistics live), and, once a HIT is settled, an
 ``AssignmentReviewed`` per assignment: approved and paid, or rejected when it contradicted every
 decided platform. Gold HITs are graded against the gold answers straight away.
 
+Gold HITs are qualification HITs: their answers are paid only once the worker qualifies. Whether
+a worker has qualified is known where their grades are folded (the quality core, keyed by worker),
+not here (keyed by record), so a gold assignment's review is not emitted but handed over as a
+``ReviewHeld`` keyed by the worker, after its grades; the quality core emits it as the
+``AssignmentReviewed`` when the worker qualifies (or at once if they had), or rejects it when
+they are blocked first.
+
+When enrichment rejects an accepted handle as a namesake's (``HandleRejected``, keyed by the
+record on ``enrichment.profiles``), the workers who gave it are graded again: the new grade
+``replaces`` the one that called it correct, against a truth that is "another account"
+(``ANOTHER_ACCOUNT``: which one is not known yet, only that it is not this one). Late answers
+giving the rejected handle are graded that way too; payment stands (the HIT was settled).
+
 When consensus supersedes a decision, the answers it covered are graded again; the new grade
 names the one it ``replaces`` so the worker's statistics swap one for the other.
 
@@ -30,18 +43,24 @@ from typing import Any
 
 from streams.consensus.answers import NOT_FOUND, answer_label
 from streams.consensus.models import HandleAccepted
+from streams.enrichment.models import HandleRejected
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
 from streams.lineage.models import EventRetracted
 from streams.tasks.models import AssignmentSubmitted, HitExpired, HitPublished
-from streams.workers.models import AnswerGraded, AssignmentReviewed
+from streams.workers.models import AnswerGraded, AssignmentReviewed, ReviewHeld
 
 STAGE = "workers"
 STAGE_VERSION = "1.0.0"
 
 # The retracted events this core holds something of (all keyed by the record).
 FOLLOWED = frozenset(cls.schema_name for cls in (HitPublished, HitExpired, AssignmentSubmitted,
-                                                 HandleAccepted, AssignmentReviewed))
+                                                 HandleAccepted, AssignmentReviewed,
+                                                 HandleRejected))
+# The events of a record this core reacts to (besides retractions).
+HEARD = (HitPublished, AssignmentSubmitted, HandleAccepted, HitExpired, HandleRejected)
+# The truth an answer giving a rejected handle is graded against: some other account (or none).
+ANOTHER_ACCOUNT = "<another-account>"
 
 
 @dataclass(frozen=True)
@@ -91,8 +110,7 @@ def handle(state: GradingState, event: Event, config: GradingConfig) -> list[Eve
     """Grades and reviews that one event of a record makes due."""
     if isinstance(event, EventRetracted):
         return _on_retraction(state, event, config)
-    if isinstance(event, (HitPublished, AssignmentSubmitted, HandleAccepted, HitExpired)) \
-            and _withdrawn(state, event):
+    if isinstance(event, HEARD) and _withdrawn(state, event):
         return []
     if isinstance(event, HitPublished):
         truth = config.gold.get(event.provider_ref, {}) if event.gold else {}
@@ -104,6 +122,8 @@ def handle(state: GradingState, event: Event, config: GradingConfig) -> list[Eve
         return _on_assignment(state, event, config)
     if isinstance(event, HandleAccepted):
         return _on_accepted(state, event, config)
+    if isinstance(event, HandleRejected):
+        return _on_rejected(state, event, config)
     if isinstance(event, HitExpired):
         hit = state.hits.setdefault(event.hit_id, {"reward": 0, "gold": False, "truth": {}})
         if hit.get("withdrawn"):
@@ -177,6 +197,25 @@ def _on_accepted(state: GradingState, event: HandleAccepted,
     return out
 
 
+def _on_rejected(state: GradingState, event: HandleRejected,
+                 config: GradingConfig) -> list[Event]:
+    """Grade again, as wrong, the answers that gave the handle enrichment rejected."""
+    belief = state.beliefs.get(f"{event.hit_id}/{event.platform}")
+    if belief is None or belief.get("rejection_id") == event.event_id:
+        return []  # not a decision of this state's, or redelivered
+    belief["rejected"], belief["rejection_id"] = event.handle, event.event_id
+    return _regrade(state, event.hit_id, event.platform, event.handle, belief=belief,
+                    config=config, at=event.meta.occurred_at)
+
+
+def _regrade(state: GradingState, hit_id: str, platform: str, given: str, *,
+             belief: Mapping[str, Any], config: GradingConfig, at: datetime) -> list[Event]:
+    """New grades, against ``belief``, for the answers to ``hit_id`` that gave ``given``."""
+    return [_grade(state, entry, platform, given=given, belief=belief, config=config, at=at)
+            for _, entry in sorted(state.assignments.items())
+            if entry["hit_id"] == hit_id and entry["labels"].get(platform) == given]
+
+
 def _on_retraction(state: GradingState, retraction: EventRetracted,
                    config: GradingConfig) -> list[Event]:
     """Forget the retracted event and what was derived from it; review again what can be.
@@ -190,10 +229,17 @@ def _on_retraction(state: GradingState, retraction: EventRetracted,
     if gone in state.retracted:
         return []  # redelivered, or already forgotten with its parent
     state.retracted.add(gone)
+    out: list[Event] = []
     for key, belief in list(state.beliefs.items()):
         if belief.get("decision_id") == gone:
             del state.beliefs[key]  # undecided until consensus accepts again
             _unsettle(state.hits.get(key.split("/", 1)[0], {}))
+        elif belief.get("rejection_id") == gone:  # the handle stands again: so do its grades
+            given = belief.pop("rejected")
+            del belief["rejection_id"]
+            hit_id, platform = key.split("/", 1)
+            out.extend(_regrade(state, hit_id, platform, given, belief=belief, config=config,
+                                at=retraction.meta.occurred_at))
     for assignment_id, entry in list(state.assignments.items()):
         if entry["event_id"] == gone:
             del state.assignments[assignment_id]
@@ -208,7 +254,6 @@ def _on_retraction(state: GradingState, retraction: EventRetracted,
             # withdrawn for a reason of its own (not a superseded acceptance): unsettled
             del hit["expiries"][gone]
             hit["expired"] = bool(hit["expiries"])
-    out: list[Event] = []
     for entry in list(state.assignments.values()):
         review_id = entry.get("review_id")
         if review_id is None or (review_id != gone and gone not in entry["review_parents"]):
@@ -231,14 +276,18 @@ def _grade(state: GradingState, entry: Mapping[str, Any], platform: str, *, give
     assignment_id = entry["assignment_id"]
     key = f"{assignment_id}/{platform}"
     replaces = state.grades.get(key)
-    parents = tuple(p for p in (entry["event_id"], belief["decision_id"]) if p)
+    truth = belief["truth"]
+    rejection = belief.get("rejection_id") if given == belief.get("rejected") else None
+    if rejection:
+        truth = {ANOTHER_ACCOUNT: 1.0}
+    parents = tuple(p for p in (entry["event_id"], belief["decision_id"], rejection) if p)
     meta = new_meta(event_type=AnswerGraded.schema_name, entity_id=f"worker:{entry['worker_id']}",
                     occurred_at=at, producer=config.producer,
                     provenance=Provenance("crowd", assignment_id), parents=parents,
                     identity=[assignment_id, platform, replaces])
     state.grades[key] = meta.event_id
     return AnswerGraded(meta=meta, worker_id=entry["worker_id"], assignment_id=assignment_id,
-                        platform=platform, answer=given, truth=dict(belief["truth"]),
+                        platform=platform, answer=given, truth=dict(truth),
                         gold=belief["gold"], replaces=replaces)
 
 
@@ -247,7 +296,8 @@ def _review(state: GradingState, entry: dict[str, Any], config: GradingConfig,
     """Approve an assignment unless it contradicted every platform that has a verdict.
 
     Rejection is for answers that are wrong throughout (spam), not for an honest miss: one
-    platform right is enough to be paid.
+    platform right is enough to be paid. A gold assignment's review is held with its worker
+    (``ReviewHeld``, see the module).
     """
     if entry["reviewed"]:
         return []
@@ -267,15 +317,21 @@ def _review(state: GradingState, entry: dict[str, Any], config: GradingConfig,
     reason = (f"agreed with {agreed} of {judged} decided platforms" if judged
               else "no platform could be judged")
     assignment_id = entry["assignment_id"]
-    meta = new_meta(event_type=AssignmentReviewed.schema_name,
-                    entity_id=state.entity_id, occurred_at=at,
+    kind = ReviewHeld if hit.get("gold") else AssignmentReviewed
+    meta = new_meta(event_type=kind.schema_name,
+                    entity_id=f"worker:{entry['worker_id']}" if hit.get("gold")
+                    else state.entity_id, occurred_at=at,
                     producer=config.producer, provenance=Provenance("crowd", assignment_id),
                     parents=tuple(parents), identity=[assignment_id])
     if meta.event_id in state.retracted:
         return []  # the very review lineage withdrew: nothing new to say
     entry["reviewed"], entry["review_id"], entry["review_parents"] = True, meta.event_id, parents
-    return [AssignmentReviewed(
-        meta=meta, hit_id=entry["hit_id"], assignment_id=assignment_id,
-        worker_id=entry["worker_id"], status=status,
-        reward_cents=int(hit.get("reward", 0)) if approved else 0, agreed=agreed, judged=judged,
-        reason=reason)]
+    reward = int(hit.get("reward", 0)) if approved else 0
+    if kind is ReviewHeld:
+        return [ReviewHeld(meta=meta, record=state.entity_id, hit_id=entry["hit_id"],
+                           assignment_id=assignment_id, worker_id=entry["worker_id"],
+                           status=status, reward_cents=reward, agreed=agreed, judged=judged,
+                           reason=reason)]
+    return [AssignmentReviewed(meta=meta, hit_id=entry["hit_id"], assignment_id=assignment_id,
+                               worker_id=entry["worker_id"], status=status, reward_cents=reward,
+                               agreed=agreed, judged=judged, reason=reason)]

@@ -1,4 +1,5 @@
-"""Events of the workers domain: grades, quality estimates, blocks and payment decisions."""
+"""Events of the workers domain: grades, quality estimates, qualifications, blocks and payment
+decisions."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from streams.events.model import Event
+
+QUALIFICATION = "crowdlog-qualified"
+"""The qualification a worker earns on gold HITs before any paid HIT (MTurk: a qualification
+type of this name; the simulated crowd: the same rule)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,41 @@ class WorkerBlocked(Event):
     uncertainty: float
     answers: float
     threshold: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerQualified(Event):
+    """A worker confidently above the bar on gold answers: granted ``qualification``, so paid
+    HITs are offered to them (MTurk AssociateQualificationWithWorker). Keyed by worker."""
+
+    schema_name: ClassVar[str] = "crowdlog.workers.WorkerQualified"
+
+    worker_id: str
+    qualification: str
+    accuracy: float
+    uncertainty: float
+    gold_answers: int
+    threshold: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewHeld(Event):
+    """Grading's review of a gold (qualification) assignment, held with the worker's quality
+    state (keyed by worker, after the assignment's grades): paid as reviewed once the worker
+    qualifies, rejected if they are blocked first. ``record`` is the reviewed HIT's entity."""
+
+    schema_name: ClassVar[str] = "crowdlog.workers.ReviewHeld"
+
+    record: str
+    hit_id: str
+    assignment_id: str
+    worker_id: str
+    status: str
+    reward_cents: int
+    agreed: int
+    judged: int
     reason: str
 
 

@@ -6,9 +6,15 @@ moment a worker accepts it. The crowd never simulates past its clock, so blockin
 expiring a HIT at the clock prevents every later acceptance, as on the real platform.
 ``next_submission_at`` looks ahead without changing anything.
 
-Which worker takes an arrival depends on who is blocked and who already did the HIT at that time
-(and on the seed); what they answer and how long they take depend only on the seed, the HIT id
-and the worker id, so they do not change with the order of calls.
+Which worker takes an arrival depends on who is blocked, who holds the HIT's qualification and
+who already did the HIT at that time (and on the seed); what they answer and how long they take
+depend only on the seed, the HIT id and the worker id, so they do not change with the order of
+calls.
+
+Qualification before pay, as on Mechanical Turk: a paid HIT that names a qualification is taken
+only by workers granted it (``grant_qualification``), a gold HIT that names one only by workers
+not granted it yet. A HIT whose arrival finds nobody eligible stops drawing workers, so a grant
+re-arms every stopped HIT requiring that qualification: its arrivals start again from the grant.
 
 Times before the clock are taken as the clock: the crowd cannot change what it has already
 simulated. All times must be timezone-aware.
@@ -77,6 +83,7 @@ class SimulatedCrowd:
         self._arrivals: list[tuple[datetime, str]] = []
         self._pending: list[tuple[datetime, str, str]] = []
         self._blocks: dict[str, datetime] = {}
+        self._grants: dict[str, dict[str, datetime]] = {}  # qualification -> worker -> since
         self._tokens: set[str] = set()
         self._clock: datetime | None = None
         self._restored: dict[str, set[str]] = {}  # HIT id -> workers, until the HIT is created
@@ -153,6 +160,16 @@ class SimulatedCrowd:
             raise ValueError("a block needs a reason")
         at = self._not_before_clock(at)
         self._blocks[worker_id] = min(at, self._blocks.get(worker_id, at))
+
+    def grant_qualification(self, worker_id: str, qualification: str, at: datetime) -> None:
+        """Grant a qualification (AssociateQualificationWithWorker) from ``at`` on; the HITs
+        requiring it that had stopped for want of an eligible worker draw workers again."""
+        at = self._not_before_clock(at)
+        granted = self._grants.setdefault(qualification, {})
+        granted[worker_id] = min(at, granted.get(worker_id, at))
+        for hit in self._hits.values():
+            if hit.request.qualification == qualification and not hit.request.gold:
+                self._resume(hit, at)
 
     def assignment_status(self, assignment_id: str) -> str:
         """``Submitted``, ``Approved`` or ``Rejected``; KeyError before it is submitted."""
@@ -256,9 +273,10 @@ class SimulatedCrowd:
         hit.next_arrival = at + self._gap(hit, 0)
         heapq.heappush(self._arrivals, (hit.next_arrival, hit.request.hit_id))
 
-    def _resume(self, hit: _Hit) -> None:
-        """Restart a stopped arrival process if the HIT can take assignments again."""
-        now = self._clock or hit.request.created_at
+    def _resume(self, hit: _Hit, at: datetime | None = None) -> None:
+        """Restart a stopped arrival process, from ``at`` (default: the clock), if the HIT can
+        take assignments again."""
+        now = at or self._clock or hit.request.created_at
         if (hit.next_arrival is None and len(hit.workers) < hit.max_assignments
                 and now < hit.expires_at):
             hit.segment += 1
@@ -300,8 +318,12 @@ class SimulatedCrowd:
         """The worker who accepts the arrival at ``at``, weighted by activity; None if nobody."""
         if at >= hit.expires_at:
             return None
+        qualification, gold = hit.request.qualification, hit.request.gold
+        granted = self._grants.get(qualification, {}) if qualification else {}
         eligible = [(w, a) for w, a in zip(self._worker_ids, self._activity, strict=True)
-                    if w not in done and (w not in self._blocks or at < self._blocks[w])]
+                    if w not in done and (w not in self._blocks or at < self._blocks[w])
+                    and (qualification is None
+                         or (w in granted and granted[w] <= at) != gold)]
         if not eligible:
             return None
         number = hit.arrivals if arrival is None else arrival

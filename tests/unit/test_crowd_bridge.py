@@ -14,7 +14,12 @@ import pytest
 from botocore.stub import Stubber
 
 from streams.crowd.bridge import Bridge
-from streams.crowd.events import hit_request, submission_event
+from streams.crowd.events import (
+    GrantQualification,
+    hit_request,
+    platform_calls,
+    submission_event,
+)
 from streams.crowd.mturk import SANDBOX_ENDPOINT, MTurkConfig, MTurkPlatform, create_hit_request
 from streams.crowd.platform import PlatformRefused, Submission
 from streams.crowd.simulated import SimulatedPlatform
@@ -25,7 +30,12 @@ from streams.simulation.convert import provider_records
 from streams.tasks import core as tasks
 from streams.tasks.core import TaskConfig, TaskState
 from streams.tasks.models import AssignmentSubmitted, HitExpired, HitPosted, HitPublished
-from streams.workers.models import AssignmentReviewed, WorkerBlocked
+from streams.workers.models import (
+    QUALIFICATION,
+    AssignmentReviewed,
+    WorkerBlocked,
+    WorkerQualified,
+)
 from streams.world.crowd import SimulatedCrowd
 from streams.world.generate import generate_world
 from streams.world.model import WorldConfig
@@ -234,3 +244,33 @@ def test_the_simulated_crowd_in_wall_clock_time() -> None:
     with pytest.raises(PlatformRefused, match="no athlete"):
         bridge.hear(replace(HITS[1], provider_ref="nobody", meta=replace(
             HITS[1].meta, event_id="other")))
+
+
+def qualified(worker_id: str) -> WorkerQualified:
+    meta = new_meta(event_type=WorkerQualified.schema_name, entity_id=f"worker:{worker_id}",
+                    occurred_at=NOW, producer=WORKERS, provenance=Provenance("crowd", worker_id),
+                    identity=[worker_id, QUALIFICATION])
+    return WorkerQualified(meta=meta, worker_id=worker_id, qualification=QUALIFICATION,
+                           accuracy=0.9, uncertainty=0.05, gold_answers=9, threshold=0.6,
+                           reason="good on gold")
+
+
+def test_a_qualification_is_granted_on_the_platform(stubber: Any) -> None:
+    later = NOW + timedelta(minutes=1)
+    assert platform_calls(qualified("W1"), later) == [
+        GrantQualification("W1", QUALIFICATION, later)]
+    platform, stub = stubber
+    bridge = Bridge(platform, "test")
+    stub.add_response("list_qualification_types", {"QualificationTypes": [
+        {"QualificationTypeId": "QT1", "Name": QUALIFICATION}]}, {
+        "Query": QUALIFICATION, "MustBeRequestable": False, "MustBeOwnedByCaller": True,
+        "MaxResults": 100})
+    stub.add_response("associate_qualification_with_worker", {}, {
+        "QualificationTypeId": "QT1", "WorkerId": "W1", "IntegerValue": 1,
+        "SendNotification": False})
+    assert bridge.hear(qualified("W1")) == []
+    assert platform.calls["associate_qualification_with_worker"] == 1
+    simulated = SimulatedPlatform(SimulatedCrowd(generate_world(
+        WorldConfig(athletes=5, seed=4, workers=30))))
+    simulated.grant_qualification("W1", QUALIFICATION, NOW)
+    assert simulated.calls["grant_qualification"] == 1

@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 
 import boto3
 import pytest
+from botocore import stub
 from botocore.stub import Stubber
 
 from streams.crowd.events import hit_request
@@ -26,6 +27,7 @@ from streams.crowd.mturk import (
     request_token,
 )
 from streams.crowd.platform import HitRequest, PlatformRefused, PlatformUnavailable
+from streams.workers.models import QUALIFICATION
 from tests.factories import T0, hit
 
 NOW = T0 + timedelta(minutes=5)
@@ -340,3 +342,66 @@ def test_a_remembered_hit_keeps_its_extensions_and_expiry(stubbed: Any) -> None:
     platform.create_additional_assignments("H1", 5, unique_request_token="e9")  # 9: no call
     assert platform.advance(NOW) == []  # expired before the restart, its work long done
     assert sum(platform.calls.values()) == 0
+
+
+QUAL_TYPE = "3QUALTYPE0000000000000000000XX"
+
+
+def test_a_qualification_type_is_found_by_name_or_created_once(stubbed: Any) -> None:
+    platform, stubber, _ = stubbed
+    listing = {"Query": QUALIFICATION, "MustBeRequestable": False, "MustBeOwnedByCaller": True,
+               "MaxResults": 100}
+    stubber.add_response("list_qualification_types", {
+        "QualificationTypes": [{"QualificationTypeId": "OTHER", "Name": f"{QUALIFICATION}-old"}],
+        "NextToken": "t2"}, listing)
+    stubber.add_response("list_qualification_types", {"QualificationTypes": []},
+                         {**listing, "NextToken": "t2"})
+    stubber.add_response("create_qualification_type", {"QualificationType": {
+        "QualificationTypeId": QUAL_TYPE, "Name": QUALIFICATION}}, {
+        "Name": QUALIFICATION, "QualificationTypeStatus": "Active",
+        "Description": stub.ANY})
+    assert platform.qualification_type(QUALIFICATION) == QUAL_TYPE
+    assert platform.qualification_type(QUALIFICATION) == QUAL_TYPE  # once: remembered
+    assert platform.calls["create_qualification_type"] == 1
+
+
+def test_a_create_that_lost_a_race_uses_the_type_another_process_made(stubbed: Any) -> None:
+    platform, stubber, _ = stubbed
+    listing = {"Query": QUALIFICATION, "MustBeRequestable": False, "MustBeOwnedByCaller": True,
+               "MaxResults": 100}
+    stubber.add_response("list_qualification_types", {"QualificationTypes": []}, listing)
+    stubber.add_client_error("create_qualification_type", "RequestError",
+                             "You have already created a QualificationType with this name.")
+    stubber.add_response("list_qualification_types", {"QualificationTypes": [
+        {"QualificationTypeId": QUAL_TYPE, "Name": QUALIFICATION}]}, listing)
+    assert platform.qualification_type(QUALIFICATION) == QUAL_TYPE
+
+
+def test_paid_hits_require_the_qualification_and_gold_hits_its_absence(stubbed: Any) -> None:
+    platform, stubber, _ = stubbed
+    platform = replace(platform, config=MTurkConfig(qualification_type_id=QUAL_TYPE))
+    paid = request(qualification=QUALIFICATION)
+    sent = create_hit_request(paid, platform.config, QUAL_TYPE)
+    assert sent["QualificationRequirements"] == [{
+        "QualificationTypeId": QUAL_TYPE, "Comparator": "Exists",
+        "ActionsGuarded": "DiscoverPreviewAndAccept"}]
+    stubber.add_response("create_hit", {"HIT": {"HITId": MTURK_HIT}}, sent)
+    assert platform.create_hit(paid) == MTURK_HIT  # no lookup: the type is configured
+    gold = create_hit_request(request(qualification=QUALIFICATION, gold=True), platform.config,
+                              QUAL_TYPE)
+    assert gold["QualificationRequirements"][0]["Comparator"] == "DoesNotExist"
+    assert MTurkConfig.from_env({"CROWDLOG_MTURK_QUALIFICATION_TYPE": QUAL_TYPE}) \
+        .qualification_type_id == QUAL_TYPE
+
+
+def test_a_grant_associates_the_qualification_silently(stubbed: Any) -> None:
+    platform, stubber, _ = stubbed
+    platform = replace(platform, config=MTurkConfig(qualification_type_id=QUAL_TYPE))
+    stubber.add_response("associate_qualification_with_worker", {}, {
+        "QualificationTypeId": QUAL_TYPE, "WorkerId": "W1", "IntegerValue": 1,
+        "SendNotification": False})
+    platform.grant_qualification("W1", QUALIFICATION, NOW)
+    stubber.add_client_error("associate_qualification_with_worker", "RequestError",
+                             "Worker W404 does not exist")
+    with pytest.raises(PlatformRefused, match="W404"):
+        platform.grant_qualification("W404", QUALIFICATION, NOW)

@@ -12,7 +12,7 @@ from streams.simulation.convert import own_submissions, tell_crowd
 from streams.simulation.local import run_local
 from streams.simulation.score import Score, score
 from streams.tasks.models import AssignmentSubmitted, HitExpired, HitExtended, HitPublished
-from streams.workers.models import AssignmentReviewed, WorkerBlocked
+from streams.workers.models import AssignmentReviewed, WorkerBlocked, WorkerQualified
 from streams.world.crowd import SimulatedCrowd
 from streams.world.generate import generate_world
 from streams.world.model import WorldConfig
@@ -41,9 +41,11 @@ def test_spammers_are_blocked_within_a_few_answers_and_reliable_workers_never(
     early, _ = runs
     world = generate_world(WORLD)
     active_spammers = {w.worker_id for w in world.workers if w.kind == "spammer"
-                       and early.assignments_by_worker[w.worker_id] >= 5}
+                       and early.assignments_by_worker[w.worker_id] >= 1}
     assert active_spammers and active_spammers <= early.blocked_workers
     assert max(early.answers_before_block["spammer"]) <= 10
+    # qualification before pay: blocked on their gold answers, before any paid HIT
+    assert max(early.paid_before_block["spammer"]) == 0
     assert early.blocked["reliable"] == 0
 
 
@@ -65,8 +67,9 @@ def test_a_restarted_crowd_hears_the_log_again_and_answers_no_hit_twice() -> Non
     log = events[:submitted[len(submitted) // 2]]
     # The service reads three topics side by side: a review may come before its HIT.
     heard = sorted((e for e in log if isinstance(
-        e, HitPublished | HitExtended | HitExpired | WorkerBlocked | AssignmentReviewed)),
-        key=lambda e: not isinstance(e, AssignmentReviewed | WorkerBlocked))
+        e, HitPublished | HitExtended | HitExpired | WorkerBlocked | WorkerQualified
+        | AssignmentReviewed)),
+        key=lambda e: not isinstance(e, AssignmentReviewed | WorkerBlocked | WorkerQualified))
     assert any(isinstance(e, AssignmentReviewed) and e.status == "Approved" for e in heard)
 
     forgetful = SimulatedCrowd(world, seed=7)  # the bug: it forgot what it had submitted

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from streams.consensus.models import ConsensusFailed, Decision, HandleAccepted
 from streams.events.ids import new_meta
 from streams.events.model import Producer, Provenance
 from streams.tasks import core
 from streams.tasks.core import GoldItem, TaskConfig, TaskState
 from streams.tasks.models import HitExpired, HitExtended, HitPublished
+from streams.workers.models import QUALIFICATION
 from tests.factories import T0, record
+from tests.view_events import profile, rejection
 
 CONFIG = TaskConfig(gold_rate=0.0)
 GOLD = (GoldItem("g1", {"name": "Gold Athlete", "sport": "tennis"},
@@ -81,3 +85,30 @@ def test_state_round_trips() -> None:
     state = TaskState()
     core.handle(state, record(), CONFIG)
     assert TaskState.from_dict(state.to_dict()) == state
+
+
+def test_with_a_gold_set_paid_hits_require_the_qualification_gold_hits_grant_it() -> None:
+    items = tuple(GoldItem(f"g{n}", {"name": f"Gold {n}"}, {"twitter": f"gold{n}"})
+                  for n in range(5))
+    hits = [h for h in core.handle(TaskState(), record(), TaskConfig(gold_rate=1.0), items)
+            if isinstance(h, HitPublished)]
+    paid = [h for h in hits if not h.gold]
+    gold = [h for h in hits if h.gold]
+    assert len(paid) == 1 and paid[0].qualification == QUALIFICATION
+    # a draw is a whole qualification: 3 distinct gold records, for workers without it
+    assert len(gold) == 3 and len({h.entity_id for h in gold}) == 3
+    assert len({h.hit_id for h in gold}) == 3
+    assert all(h.qualification == QUALIFICATION for h in gold)
+    without = core.handle(TaskState(), record(), TaskConfig(gold_rate=1.0))
+    assert [h.qualification for h in without if isinstance(h, HitPublished)] == [None]
+
+
+def test_a_reask_requires_the_qualification_too() -> None:
+    state = TaskState()
+    core.handle(state, record(), CONFIG, GOLD)
+    accepted = replace(decide(state, "twitter", True), handle="ad")
+    assert isinstance(accepted, HandleAccepted)
+    rejected = replace(rejection(accepted, profile(accepted)),
+                       context={"name": "Anthony Davis", "not_twitter": "ad"})
+    reask = core.handle(state, rejected, CONFIG, GOLD)
+    assert [h.qualification for h in reask if isinstance(h, HitPublished)] == [QUALIFICATION]

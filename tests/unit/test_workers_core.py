@@ -21,15 +21,19 @@ from streams.workers import grading, quality
 from streams.workers import stage as workers_stage
 from streams.workers.grading import GradingConfig, GradingState
 from streams.workers.models import (
+    QUALIFICATION,
     AnswerGraded,
     AssignmentReviewed,
+    ReviewHeld,
     WorkerBlocked,
+    WorkerQualified,
     WorkerQualityEstimated,
 )
 from streams.workers.quality import QualityConfig, WorkerState
 from streams.workers.view import QualityView
 from tests.factories import T0, assignment, hit
 from tests.lineage_factories import retracted
+from tests.view_events import profile, rejection
 
 QUORUM = ConsensusConfig(method="quorum", required=3)
 
@@ -78,7 +82,11 @@ def test_gold_answers_are_graded_against_the_gold_answer_at_once() -> None:
                                            gold=True), config)
     grade = next(e for e in out if isinstance(e, AnswerGraded))
     assert grade.gold and grade.truth == {"kingjames": 1.0} and grade.answer == "kingjames"
-    assert any(isinstance(e, AssignmentReviewed) and e.status == "Approved" for e in out)
+    # not paid yet: the review is held with the worker (keyed by them, after the grade)
+    assert not any(isinstance(e, AssignmentReviewed) for e in out)
+    assert isinstance(out[-1], ReviewHeld) and out[-1].entity_id == "worker:W0"
+    assert out[-1].status == "Approved" and out[-1].reward_cents == 10
+    assert out[-1].record == "gold:42"
 
 
 def _grade(n: int, answer: str, truth: str, replaces: str | None = None) -> AnswerGraded:
@@ -447,3 +455,131 @@ def test_the_view_drops_a_retracted_block_and_a_retracted_latest_estimate(codec:
     assert view.blocked("W")  # another worker's id, withdrawn before it arrived
     read(retracted(hit()))  # not a quality event: ignored
     assert view.blocked("W")
+
+
+# ---- qualification before pay --------------------------------------------------------------
+
+def _gold_assignment(n: int, right: bool) -> list[Event]:
+    """Worker W's ``n``-th gold HIT, three platforms, graded and reviewed by grading."""
+    truth = {"twitter": "kingjames", "instagram": "kingjames", "facebook": "not-found"}
+    config = GradingConfig(gold={"42": truth})
+    state, hit_id = GradingState("gold:42"), f"G{n}"
+    grading.handle(state, hit(entity_id="gold:42", hit_id=hit_id, gold=True,
+                              platforms=tuple(truth)), config)
+    answers: dict[str, str | None] = ({"twitter": "kingjames", "instagram": "kingjames",
+                                       "facebook": None} if right else
+                                      {p: f"junk{n}" for p in truth})
+    return grading.handle(state, assignment(n, answers, worker="W", entity_id="gold:42",
+                                            hit_id=hit_id, gold=True), config)
+
+
+def _qualifying(hits: list[bool], config: QualityConfig | None = None) -> tuple[
+        WorkerState, list[Event]]:
+    state, out = WorkerState("W"), []
+    for n, right in enumerate(hits):
+        for event in _gold_assignment(n, right):
+            out += quality.handle(state, event, config or QualityConfig())
+    return state, out
+
+
+def test_a_worker_right_on_three_gold_hits_is_qualified_and_paid_for_them_then() -> None:
+    state, before = _qualifying([True, True])
+    assert not _of(WorkerQualified, before) and not _of(AssignmentReviewed, before)
+    assert len(state.held) == 2  # answers graded, pay held
+    after = quality.handle(state, _gold_assignment(2, True)[0], QualityConfig())
+    assert not _of(WorkerQualified, after)  # 7 gold answers so far: not yet
+    _, out = _qualifying([True, True, True])
+    qualified = _of(WorkerQualified, out)
+    assert len(qualified) == 1 and qualified[0].qualification == QUALIFICATION
+    assert qualified[0].gold_answers == 9 and qualified[0].entity_id == "worker:W"
+    paid = _of(AssignmentReviewed, out)
+    assert [r.assignment_id for r in paid] == ["G0-A0", "G1-A1", "G2-A2"]
+    assert all(r.status == "Approved" and r.reward_cents == 10 for r in paid)
+    assert {r.entity_id for r in paid} == {"gold:42"}  # keyed like every review: the record
+    assert out.index(qualified[0]) < out.index(paid[0])
+
+
+def test_a_review_after_qualifying_is_paid_at_once_and_redelivery_changes_nothing() -> None:
+    state, _ = _qualifying([True, True, True])
+    late = _gold_assignment(3, True)
+    out = [e for event in late for e in quality.handle(state, event, QualityConfig())]
+    assert [r.assignment_id for r in _of(AssignmentReviewed, out)] == ["G3-A3"]
+    assert quality.handle(state, late[-1], QualityConfig()) == []
+    assert not _of(WorkerQualified, out)  # granted once
+
+
+def test_a_worker_failing_qualification_is_blocked_and_never_paid() -> None:
+    state, out = _qualifying([False, False, True])
+    blocked = _of(WorkerBlocked, out)
+    assert len(blocked) == 1 and not _of(WorkerQualified, out)
+    rejected = _of(AssignmentReviewed, out)
+    assert [r.assignment_id for r in rejected] == ["G0-A0", "G1-A1", "G2-A2"]
+    assert all(r.status == "Rejected" and r.reward_cents == 0 for r in rejected)
+    assert all(r.reason.startswith("qualification failed") for r in rejected)
+    assert state.held == {}
+
+
+def test_an_undecided_worker_takes_more_gold_before_being_paid() -> None:
+    state, out = _qualifying([True, False, True])  # 6 of 9 right: 0.67 ± 0.10
+    assert not _of(WorkerQualified, out) and not _of(WorkerBlocked, out)
+    assert len(state.held) == 3
+    restored = WorkerState.from_dict("W", json.loads(json.dumps(state.to_dict())))
+    assert restored.held == state.held and not restored.qualified
+
+
+def test_without_a_qualification_gold_is_paid_at_once() -> None:
+    _, out = _qualifying([True], QualityConfig(qualification=None))
+    assert [r.status for r in _of(AssignmentReviewed, out)] == ["Approved"]
+    assert not _of(WorkerQualified, out)
+
+
+def test_a_retracted_qualification_is_lifted_and_a_retracted_held_review_forgotten() -> None:
+    state, out = _qualifying([True, True, True])
+    granted = _of(WorkerQualified, out)[0]
+    assert quality.follows(retracted(granted))
+    withdrawn = retracted(granted)
+    again = _of(WorkerQualified, quality.handle(state, withdrawn, QualityConfig()))
+    # lifted; the grades still call for it, so it is granted anew (as a block would be)
+    assert len(again) == 1 and again[0].event_id != granted.event_id
+    assert again[0].meta.parents == (withdrawn.event_id,)
+    assert state.qualified_id == again[0].event_id
+    undecided, _ = _qualifying([True])
+    held_review = next(e for e in _gold_assignment(0, True) if isinstance(e, ReviewHeld))
+    quality.handle(undecided, retracted(held_review), QualityConfig())
+    assert undecided.held == {}
+
+
+# ---- grades follow enrichment's verdict ----------------------------------------------------
+
+def test_answers_giving_a_rejected_handle_are_graded_again_as_wrong() -> None:
+    state, out = run_hit(["kingjames", "kingjames", "kingjames", "someoneelse"])
+    accepted = next(e for e in out if isinstance(e, HandleAccepted))
+    first = {g.worker_id: g for g in _of(AnswerGraded, out)}
+    rejected = rejection(accepted, profile(accepted))
+    regrades = grading.handle(state, rejected, GradingConfig())
+    assert sorted(g.worker_id for g in _of(AnswerGraded, regrades)) == ["W0", "W1", "W2"]
+    for grade in _of(AnswerGraded, regrades):
+        assert grade.replaces == first[grade.worker_id].event_id
+        assert grade.truth == {grading.ANOTHER_ACCOUNT: 1.0}
+        assert rejected.event_id in grade.meta.parents
+    assert grading.handle(state, rejected, GradingConfig()) == []  # redelivered
+    worker = WorkerState("W0")
+    quality.handle(worker, first["W0"], QualityConfig())
+    quality.handle(worker, _of(AnswerGraded, regrades)[0], QualityConfig())
+    assert worker.model.correct() == 0 and worker.model.answers() == 1  # swapped, not added
+    stored, outputs = workers_stage.grade("acme:42", GradingState("acme:42").to_dict(),
+                                           profile(accepted), GradingConfig())
+    assert stored is None and outputs == []  # a profile is nothing to grade
+
+
+def test_a_retracted_rejection_grades_the_handle_right_again() -> None:
+    state, out = run_hit(["kingjames", "kingjames", "kingjames", "spam"])
+    accepted = next(e for e in out if isinstance(e, HandleAccepted))
+    rejected = rejection(accepted, profile(accepted))
+    regrades = grading.handle(state, rejected, GradingConfig())
+    assert grading.follows(retracted(rejected))
+    again = grading.handle(state, retracted(rejected), GradingConfig())
+    assert [g.replaces for g in _of(AnswerGraded, again)] == [
+        g.event_id for g in _of(AnswerGraded, regrades)]
+    assert all(g.truth == dict(accepted.posterior) or g.truth == {"kingjames": g.truth.get(
+        "kingjames", 0.0)} for g in _of(AnswerGraded, again))

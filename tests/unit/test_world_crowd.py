@@ -359,3 +359,26 @@ def test_any_sequence_of_calls_keeps_the_rules(world: World,
     for s in submissions:
         assert s.worker_id not in blocked or s.accepted_at <= blocked[s.worker_id]
         assert s.hit_id not in expired or s.accepted_at <= expired[s.hit_id]
+
+
+def test_paid_hits_wait_for_qualified_workers_and_gold_hits_take_only_the_rest(
+        world: World) -> None:
+    crowd = SimulatedCrowd(world, seed=3)
+    paid = hit(world, 0, qualification="q")
+    crowd.create_hit(paid)
+    crowd.create_hit(hit(world, 1, qualification="q", gold=True, max_assignments=50))
+    crowd.create_hit(hit(world, 2, max_assignments=50))  # open to all
+    first = crowd.advance(T0 + timedelta(hours=1))
+    assert first and all(s.hit_id != paid.hit_id for s in first)  # nobody qualified: stalled
+    assert crowd.next_submission_at() is None
+    granted = {s.worker_id for s in first if s.hit_id == "HIT00001"}
+    at = T0 + timedelta(hours=2)
+    for worker_id in sorted(granted):
+        crowd.grant_qualification(worker_id, "q", at)  # re-arms the stalled paid HIT
+    crowd.create_hit(hit(world, 4, qualification="q", gold=True, max_assignments=50,
+                         created_at=at))
+    later = crowd.advance(LATER)
+    taken = [s for s in later if s.hit_id == paid.hit_id]
+    assert len(taken) == paid.max_assignments
+    assert {s.worker_id for s in taken} <= granted and all(s.accepted_at >= at for s in taken)
+    assert not granted & {s.worker_id for s in later if s.hit_id == "HIT00004"}
