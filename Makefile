@@ -31,6 +31,7 @@ demo: install ## start Kafka, create topics, ingest the sample feed, index it, s
 # competing for the two cores would change.
 PYTEST := env CROWDLOG_REQUIRE_SERVICES=1 $(PY) -m pytest
 test: install ## unit + integration tests against a real Kafka broker, PostgreSQL and Schema Registry
+	bash infra/browser/install.sh
 	$(WITH_SERVICES) bash -c '$(PYTEST) -m solo -rP && $(PYTEST) -m "not solo" -n 4 --dist load --maxschedchunk 1'
 
 test-unit: install ## the tests that need no broker or database

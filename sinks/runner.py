@@ -12,6 +12,7 @@ position stored with the last applied batch.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from streams.consumer import Batch, Consumed, EventConsumer
 from streams.events.codec import Codec
 from streams.events.deadletter import MessageDeadLettered, dead_letter_message
 from streams.events.model import Producer
+from streams.metrics import DEAD_LETTERS, StageMetrics
+from streams.metrics import serve_from_env as serve_metrics
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.topics import CATALOGUE, DEADLETTER, TopicSpec, full_name
@@ -119,6 +122,7 @@ class _DeadLetters:
             error="sink_refused", reason=reason, producer=self._stage,
         )
         self._producer.send(letter, topic=self._deadletter_topic)
+        DEAD_LETTERS.labels(SINK_STAGE, "sink_refused").inc()
         log.error("event refused by the database, dead-lettered", event_id=consumed.event.event_id,
                   topic=consumed.topic, partition=consumed.partition, offset=consumed.offset,
                   reason=reason)
@@ -151,12 +155,17 @@ def run_event_index(settings: Settings, codec: Codec, *, database_url: str | Non
     patience = DatabasePatience(engine, backoff or backoff_from_env())
     index = EventIndex(engine)
     report = SinkReport()
+    ready = threading.Event()  # /readyz: the schema exists, batches can be applied
+    probes = serve_metrics(ready.is_set)
     try:
         patience.call("create the schema", lambda: create_schema(engine))
+        ready.set()
         _consume(settings, codec, index, patience, report, catalogue=catalogue,
                  group_id=group_id, idle_timeout=idle_timeout, max_batch=max_batch)
     finally:
         engine.dispose()
+        if probes is not None:
+            probes.close()
     return report
 
 
@@ -169,6 +178,7 @@ def _consume(settings: Settings, codec: Codec, index: EventIndex, patience: Data
     producer = EventProducer(settings, codec)
     letters = _DeadLetters(producer, settings)
     applier = IsolatingApplier(index, letters.refuse, letters.flush, patience)
+    metrics = StageMetrics(SINK_STAGE)
 
     def stored_positions(partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
         return patience.call("read the stored positions", lambda: index.positions(partitions))
@@ -183,10 +193,13 @@ def _consume(settings: Settings, codec: Codec, index: EventIndex, patience: Data
                              config={"max.poll.interval.ms": str(max_poll_ms)})
     try:
         for batch in consumer.batches(max_size=max_batch, idle_timeout=idle_timeout):
-            stored = applier.apply(batch)
+            with metrics.processing.time():
+                stored = applier.apply(batch)
             report.batches += 1
             report.consumed += len(batch.events)
             report.stored += stored
+            metrics.batch(consumed=len(batch.events), produced=stored, lag=consumer.lag(),
+                          dead_lettered=consumer.dead_lettered)
             log.debug("applied batch", events=len(batch.events), stored=stored)
     finally:
         report.dead_lettered = consumer.dead_lettered

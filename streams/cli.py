@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from streams import logs
+from streams.console.commands import add_commands as add_console_commands
 from streams.events.errors import RegistryUnavailable, SchemaRefused
 from streams.lineage.commands import add_commands as add_lineage_commands
 from streams.prediction.commands import add_commands as add_prediction_commands
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_prediction_commands(commands)
     add_lineage_commands(commands)
     add_replay_commands(commands)
+    add_console_commands(commands)
     return parser
 
 

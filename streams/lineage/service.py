@@ -19,12 +19,14 @@ import structlog
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.model import Event
-from streams.lineage.core import LineageConfig, LineageState, observe
+from streams.lineage.core import STAGE, LineageConfig, LineageState, observe
 from streams.lineage.models import EventRetracted, RedactionRequested
+from streams.lineage.stage import SOURCES
+from streams.metrics import StageMetrics, served_from_env
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.tools.log_reader import LogReader
-from streams.topics import CATALOGUE, DEADLETTER, LINEAGE_RETRACTIONS, full_name
+from streams.topics import LINEAGE_RETRACTIONS, full_name
 
 log = structlog.get_logger(__name__)
 
@@ -66,24 +68,30 @@ def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig,
         observe(state, event, config)
         report.preloaded += 1
     producer = EventProducer(settings, codec)
-    topics = [full_name(spec, settings.topic_prefix) for spec in CATALOGUE
-              if spec is not DEADLETTER]
+    topics = [full_name(spec, settings.topic_prefix) for spec in SOURCES]
     stop = stop or threading.Event()
     idle_since = time.monotonic()
     # A fresh group every start: the state is rebuilt from the beginning of the log each time.
+    metrics = StageMetrics(STAGE)
     with EventConsumer(settings, codec, topics, f"{settings.topic_prefix}lineage-{uuid.uuid4()}",
-                       config={"enable.auto.commit": "false"}, deadletter=producer) as consumer:
+                       config={"enable.auto.commit": "false"}, deadletter=producer
+                       ) as consumer, served_from_env(consumer.assigned):
         while not stop.is_set():
             for batch in consumer.batches(max_size=2000, poll_timeout=0.5, idle_timeout=0):
                 report.caught_up = False
-                for consumed in batch.events:
-                    report.events += 1
-                    report.redactions += isinstance(consumed.event, RedactionRequested)
-                    for output in observe(state, consumed.event, config):
-                        producer.send(output)
-                        report.retractions += isinstance(output, EventRetracted)
-                producer.flush()
+                produced = 0
+                with metrics.processing.time():
+                    for consumed in batch.events:
+                        report.events += 1
+                        report.redactions += isinstance(consumed.event, RedactionRequested)
+                        for output in observe(state, consumed.event, config):
+                            producer.send(output)
+                            produced += 1
+                            report.retractions += isinstance(output, EventRetracted)
+                    producer.flush()
                 report.dead_lettered = consumer.dead_lettered
+                metrics.batch(consumed=len(batch.events), produced=produced, lag=consumer.lag(),
+                              dead_lettered=consumer.dead_lettered)
                 idle_since = time.monotonic()
                 if stop.is_set():
                     break

@@ -33,8 +33,9 @@ import structlog
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.errors import EventFormatError
+from streams.metrics import MODEL_ERROR, StageMetrics, served_from_env
 from streams.prediction import core, snapshots
-from streams.prediction.core import PredictionConfig, PredictionState
+from streams.prediction.core import STAGE, PredictionConfig, PredictionState
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.prediction.snapshots import SnapshotError
 from streams.producer import EventProducer
@@ -181,21 +182,30 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
 
     if state.needs_rebuild:  # a snapshot saved between a retraction and its rebuild
         rebuild()
+    metrics = StageMetrics(STAGE)
     with EventConsumer(settings, codec, topics, group_id=f"{settings.topic_prefix}prediction",
                        start_offsets=lambda _assigned: dict(position),
-                       deadletter=producer) as consumer:
+                       deadletter=producer) as consumer, served_from_env(consumer.assigned):
         while not stop.is_set():
             # Drain what is there, then look at the clock: stop, snapshot and idleness are
             # checked between polls even when nothing arrives.
             for batch in consumer.batches(max_size=500, poll_timeout=0.5, idle_timeout=0):
-                for consumed in batch.events:
-                    for output in core.handle(state, consumed.event, config):
-                        producer.send(output)
-                        report.predictions += isinstance(output, PageViewsPredicted)
-                        report.evaluations += isinstance(output, ModelEvaluated)
-                    report.events += 1
+                produced = 0
+                with metrics.processing.time():
+                    for consumed in batch.events:
+                        for output in core.handle(state, consumed.event, config):
+                            producer.send(output)
+                            produced += 1
+                            report.predictions += isinstance(output, PageViewsPredicted)
+                            report.evaluations += isinstance(output, ModelEvaluated)
+                            if isinstance(output, ModelEvaluated):
+                                MODEL_ERROR.labels(output.model, "mae").set(output.mae)
+                                MODEL_ERROR.labels(output.model, "mae_log").set(output.mae_log)
+                        report.events += 1
                 position.update(batch.positions)
                 report.dead_lettered = consumer.dead_lettered
+                metrics.batch(consumed=len(batch.events), produced=produced, lag=consumer.lag(),
+                              dead_lettered=consumer.dead_lettered)
                 if state.needs_rebuild:
                     rebuild()
                     saved_at = time.monotonic()
