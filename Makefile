@@ -41,8 +41,9 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: install ## throughput vs raw confluent-kafka; consensus vs batch methods; crowd cost; models vs batch; lineage cost; registry framing; SASL_SSL vs PLAINTEXT
+bench: install ## throughput vs raw confluent-kafka; crowd stages on the runner vs a raw loop; consensus vs batch methods; crowd cost; models vs batch; lineage cost; registry framing; SASL_SSL vs PLAINTEXT
 	$(WITH_KAFKA) $(PY) -m benchmarks.throughput
+	$(WITH_KAFKA) $(PY) -m benchmarks.stages
 	$(PY) -m benchmarks.crowd_accuracy
 	$(PY) -m benchmarks.crowd_pipeline
 	$(PY) -m benchmarks.prediction

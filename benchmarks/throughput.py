@@ -30,15 +30,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import Consumer, Message
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from benchmarks._broker import produce_all, warm_raw_producer
 from benchmarks.faust_forward import running
 from streams.codecs import default_codec
 from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.model import Producer as StageProducer
-from streams.producer import PRODUCER_DEFAULTS, EventProducer
+from streams.producer import EventProducer
 from streams.records.core import normalise_row
 from streams.records.models import RecordReceived
 from streams.runner import RunnerConfig, StageRunner
@@ -101,26 +102,6 @@ def timed(name: str, n: int, work: Callable[[], object]) -> Result:
     start = time.perf_counter()
     work()
     return Result(name, n, time.perf_counter() - start)
-
-
-def warm_raw_producer(bootstrap: str, topic: str) -> Producer:
-    """A producer that has its metadata and idempotence id already, so timing is throughput."""
-    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_DEFAULTS})
-    producer.produce(f"{topic}-warmup", value=b"warm-up")
-    assert producer.flush(30) == 0
-    return producer
-
-
-def raw_produce(producer: Producer, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    for key, value in messages:
-        while True:
-            try:
-                producer.produce(topic, value=value, key=key)
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
-    assert producer.flush(60) == 0
 
 
 def warm_producer(settings: Settings, codec: Codec, topic: str) -> EventProducer:
@@ -232,7 +213,8 @@ def one_round(bootstrap: str, codec: Codec, events: list[RecordReceived],
         measure("codec encode", lambda: encode_all(codec, events))
         measure("codec decode", lambda: decode_all(codec, encoded))
         raw = warm_raw_producer(bootstrap, raw_topic)
-        measure(RAW_PRODUCE, lambda: raw_produce(raw, raw_topic, encoded))
+        messages = [(raw_topic, key, value) for key, value in encoded]
+        measure(RAW_PRODUCE, lambda: produce_all(raw, messages))
         seconds[RAW_CONSUME] = raw_consume(bootstrap, raw_topic, n)
         seconds[RAW_CONSUME_DECODE] = raw_consume(bootstrap, raw_topic, n, decode)
         with warm_producer(settings, codec, ours_topic) as producer:
@@ -260,7 +242,7 @@ def faust_round(bootstrap: str, codec: Codec,
         future.result()
     try:
         raw = warm_raw_producer(bootstrap, source)
-        raw_produce(raw, source, encoded)
+        produce_all(raw, ((source, k, v) for k, v in encoded))
         raw_f = Result(RAW_FORWARD, n, raw_forward(bootstrap, codec, source, raw_target, n))
         runner_f = Result(RUNNER_FORWARD, n, runner_forward(settings, codec, n))
         faust_f = Result(FAUST_FORWARD, n, faust_forward(settings, source, faust_target, n))

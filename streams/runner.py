@@ -9,8 +9,9 @@ owns every step, so its guarantee can be stated in one line:
     caused has been acknowledged by the broker (``acks=all``).
 
 Per batch: poll up to ``batch_size`` messages; decode each once; hand it to every stage that
-reads its topic; write the stage's new state to its changelog and its outputs to their topics;
-flush the producer; commit the batch's offsets. A crash anywhere before the commit redelivers
+reads its topic and send its outputs; then write each key's latest state once to the stage's
+changelog (a key touched by ten inputs of the batch is one record, not ten); flush the
+producer; commit the batch's offsets. A crash anywhere before the commit redelivers
 the batch (at least once); deterministic ids and cores that recognise what their state already
 holds make the repeat harmless. A delivery that fails raises (the worker exits for its
 supervisor to restart it) instead of committing past the input.
@@ -42,17 +43,35 @@ from streams.events.codec import Codec
 from streams.events.deadletter import dead_letter_message
 from streams.events.errors import EventFormatError, RegistryUnavailable, SchemaRefused
 from streams.events.model import Event, Producer
+from streams.kafka import clients
+from streams.kafka.errors import checked
 from streams.logs import Handling, handling
+from streams.metrics import (
+    CONSUMER_LAG,
+    CROWD_COST,
+    DEAD_LETTERS,
+    EVENTS_IN,
+    EVENTS_OUT,
+    PROCESSING,
+    served_from_env,
+)
 from streams.producer import MAX_EVENT_BYTES, EventProducer
 from streams.settings import Settings
 from streams.stage import Stage, State
 from streams.tools.log_reader import as_bytes, watermarks
 from streams.topics import DEADLETTER, full_name
+from streams.workers.models import AssignmentReviewed
 
 log = structlog.get_logger(__name__)
 
 RUNNER = Producer("runner", "1.0.0", "")  # names the runner in dead letters it writes itself
 STALL_CHECK = 30.0  # seconds between two looks for partitions that have input but do not move
+
+# A batch's state changes not yet sent: (changelog, partition, key) -> the latest state, encoded.
+_Changed = dict[tuple[str, int, str], bytes]
+# States and changelog keys as JSON without spaces or a cycle check: half json.dumps's time on
+# the crowd stages' states (a cycle still fails, as a RecursionError: a stage error).
+_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 @dataclass(frozen=True)
@@ -72,29 +91,28 @@ class RunnerReport:
 
     batches: int = 0
     consumed: int = 0
+    committed: int = 0  # inputs handled up to the last commit the group accepted
     emitted: int = 0
     dead_lettered: int = 0
     restored: int = 0
     assignments: int = 0
 
 
-class _Outcome:
-    """One stage's answer to one input, encoded and checked before anything is produced."""
+def oversized(key: str, state: bytes | None,
+              outputs: Iterable[tuple[str, bytes, str]]) -> str | None:
+    """Why a step's encoded answer cannot be produced, or None: every message (an output, or
+    the state under its changelog key) must fit ``MAX_EVENT_BYTES``.
 
-    __slots__ = ("key", "outputs", "state", "state_bytes")
-
-    def __init__(self, key: str, state: State | None,
-                 outputs: list[tuple[str, bytes, str]]) -> None:
-        self.key, self.state, self.outputs = key, state, outputs
-        self.state_bytes = None if state is None else json.dumps(state).encode()
-
-    def oversized(self) -> str | None:
-        """Why this outcome cannot be produced, or None: every message must fit the limit."""
-        sizes = [(topic, len(key.encode()) + len(value)) for key, value, topic in self.outputs]
-        if self.state_bytes is not None:
-            sizes.append(("state", len(self.state_bytes) + len(self.key.encode())))
-        over = [f"{what}: {size} bytes" for what, size in sizes if size > MAX_EVENT_BYTES]
-        return f"output over {MAX_EVENT_BYTES} bytes ({'; '.join(over)})" if over else None
+    >>> oversized("k", b"{}", [("k", bytes(10), "out")]) is None
+    True
+    >>> oversized("k", None, [("k", bytes(MAX_EVENT_BYTES), "out")])
+    'output over 983616 bytes (out: 983617 bytes)'
+    """
+    sizes = [(topic, len(value) + len(out_key.encode())) for out_key, value, topic in outputs]
+    if state is not None:
+        sizes.append(("state", len(state) + len(key.encode())))
+    over = [f"{what}: {size} bytes" for what, size in sizes if size > MAX_EVENT_BYTES]
+    return f"output over {MAX_EVENT_BYTES} bytes ({'; '.join(over)})" if over else None
 
 
 class StageRunner:
@@ -139,11 +157,8 @@ class StageRunner:
         """Make the changelogs (``TopicMismatch`` if one has another partition count), then
         process batches until ``stop`` is set."""
         ensure_topics(self._settings, self.changelog_topics())
-        consumer = Consumer({
-            **self._settings.kafka_config(),
-            "group.id": self._config.group_id,
+        consumer = clients.consumer(self._settings, self._config.group_id, {
             "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
             # partition p of every topic to the same member: co-partitioned state
             "partition.assignment.strategy": "range",
             "session.timeout.ms": int(self._config.session_timeout * 1000),
@@ -153,37 +168,43 @@ class StageRunner:
         })
         consumer.subscribe(list(self._readers), on_assign=self._on_assign)
         try:
-            while not stop.is_set():
-                messages = consumer.consume(self._config.batch_size, self._config.poll_timeout)
-                if messages:
-                    self._process(consumer, messages)
-                self._tick()
-                self._watch(consumer)
+            with served_from_env(ready=lambda: bool(consumer.assignment())):
+                while not stop.is_set():
+                    messages = consumer.consume(self._config.batch_size,
+                                                self._config.poll_timeout)
+                    if messages:
+                        with PROCESSING.labels("worker").time():
+                            self._process(consumer, messages)
+                    self._tick()
+                    self._watch(consumer)
+                    CONSUMER_LAG.labels("worker").set(_lag(consumer))
         finally:
             self._producer.flush()
             consumer.close()  # leaves the group: the others take over without waiting
 
     def _process(self, consumer: Consumer, messages: list[Message]) -> None:
         positions: dict[tuple[str, int], int] = {}
+        changed: _Changed = {}
         for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.fatal():
-                    raise KafkaException(error)
-                log.warning("consumer error", error=str(error))
+            if checked(message) is not None:
                 continue
             topic, partition, offset = coordinates(message)
-            self._handle(message, topic, partition, offset)
+            self._handle(message, topic, partition, offset, changed)
             positions[(topic, partition)] = offset + 1
             self.report.consumed += 1
+        # Each key's latest state only: the changelog is compacted to it anyway, and a restore
+        # after a crash before the commit reads the batch again from the state before it.
+        for (changelog, partition, key), state in changed.items():
+            self._producer.send_encoded(_JSON.encode(key), state, changelog, partition=partition)
         # Waits out a broker that is away for a while; DeliveryFailed if a delivery failed,
         # and then nothing below is committed.
         self._producer.flush()
         self.report.batches += 1
-        if positions:
-            self._commit(consumer, positions)
+        if positions and self._commit(consumer, positions):
+            self.report.committed = self.report.consumed
 
-    def _handle(self, message: Message, topic: str, partition: int, offset: int) -> None:
+    def _handle(self, message: Message, topic: str, partition: int, offset: int,
+                changed: _Changed) -> None:
         value = message.value()
         try:
             if value is None:
@@ -195,36 +216,42 @@ class StageRunner:
         token = handling.set(Handling(event.event_id, topic, partition, offset))
         try:
             for stage in self._readers[topic]:
-                self._apply(stage, event, message, partition)
+                self._apply(stage, event, message, partition, changed)
         finally:
             handling.reset(token)
 
-    def _apply(self, stage: Stage, event: Event, message: Message, partition: int) -> None:
+    def _apply(self, stage: Stage, event: Event, message: Message, partition: int,
+               changed: _Changed) -> None:
         states = self._states[stage.name].setdefault(partition, {})
         try:
             key = stage.state_key(event)
-            state, outputs = stage.step(key, states.get(key), event)
-            topics = [self._producer.topic_of(o) for o in outputs]
-            outcome = _Outcome(key, state, [(o.entity_id, self._codec.encode_for(o, topic), topic)
-                                            for o, topic in zip(outputs, topics, strict=True)])
+            state, events = stage.step(key, states.get(key), event)
+            outputs = [(o.entity_id, self._codec.encode_for(o, topic), topic)
+                       for o in events for topic in (self._producer.topic_of(o),)]
+            # Encoded per input, not per batch: an oversized state must be pinned on the input
+            # that made it so, before any of that input's outputs are sent.
+            encoded = None if state is None else _JSON.encode(state).encode()
         except (RegistryUnavailable, SchemaRefused):
             raise  # operational: nothing is sent or committed, the input is read again
         except Exception:
             self._dead_letter(message, "stage_error", traceback.format_exc(limit=8),
                               stage.producer)
             return
-        too_large = outcome.oversized()
+        too_large = oversized(key, encoded, outputs)
         if too_large is not None:
             self._dead_letter(message, "output_too_large", f"{stage.name}: {too_large}",
                               stage.producer)
             return
-        if outcome.state is not None and outcome.state_bytes is not None:
-            states[key] = outcome.state
-            self._producer.send_encoded(json.dumps(key), outcome.state_bytes,
-                                        self._changelogs[stage.name], partition=partition)
-        for out_key, value, topic in outcome.outputs:
+        if state is not None and encoded is not None:
+            states[key] = state
+            changed[(self._changelogs[stage.name], partition, key)] = encoded
+        for out_key, value, topic in outputs:
             self._producer.send_encoded(out_key, value, topic)
-        self.report.emitted += len(outcome.outputs)
+        self.report.emitted += len(outputs)
+        EVENTS_IN.labels(stage.name).inc()
+        EVENTS_OUT.labels(stage.name).inc(len(outputs))
+        CROWD_COST.inc(sum(e.reward_cents for e in events
+                           if isinstance(e, AssignmentReviewed) and e.status == "Approved"))
 
     def _dead_letter(self, message: Message, code: str, reason: str,
                      producer: Producer) -> None:
@@ -236,10 +263,11 @@ class StageRunner:
             producer=Producer(producer.stage, producer.version, self._settings.instance))
         self._producer.send(letter, topic=self._deadletter)
         self.report.dead_lettered += 1
+        DEAD_LETTERS.labels(producer.stage, code).inc()
         log.warning("dead-lettered a message", topic=topic, partition=partition, offset=offset,
                     error=code, reason=reason.splitlines()[-1][:500] if reason else "")
 
-    def _commit(self, consumer: Consumer, positions: Mapping[tuple[str, int], int]) -> None:
+    def _commit(self, consumer: Consumer, positions: Mapping[tuple[str, int], int]) -> bool:
         offsets = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
         try:
             consumer.commit(offsets=offsets, asynchronous=False)
@@ -247,6 +275,8 @@ class StageRunner:
             # Partitions moved meanwhile: their new owner re-reads from the last commit, and
             # the repeats are recognised (deterministic ids); never a reason to stop.
             log.warning("commit refused; the batch will be read again", error=str(exc))
+            return False
+        return True
 
     def _tick(self) -> None:
         now = time.monotonic()
@@ -310,9 +340,7 @@ class StageRunner:
                 self._states[name][partition] = {}
         if not any(wanted.values()):
             return 0
-        reader = Consumer({**self._settings.kafka_config(),
-                           "group.id": f"{self._config.group_id}-restore",
-                           "enable.auto.commit": False, "enable.partition.eof": True})
+        reader = clients.reader(self._settings)
         try:
             return self._read_changelogs(reader, wanted)
         finally:
@@ -329,12 +357,11 @@ class StageRunner:
         while ends:
             for message in reader.consume(1000, 1.0):
                 topic, partition = message.topic() or "", message.partition() or 0
-                error = message.error()
+                error = checked(message)
                 if error is not None:
                     if error.code() == KafkaError._PARTITION_EOF:
                         ends.pop((topic, partition), None)
-                        continue
-                    raise KafkaException(error)
+                    continue
                 offset = message.offset() or 0
                 states = self._states[stage_of[topic]][partition]
                 key, value = json.loads(message.key() or b"null"), message.value()
@@ -359,3 +386,10 @@ def _positions(consumer: Consumer) -> list[TopicPartition]:
         with contextlib.suppress(KafkaException):  # the coordinator cannot say now: next look
             known += [tp for tp in consumer.committed(unknown, timeout=5) if tp.offset >= 0]
     return known
+
+
+def _lag(consumer: Consumer) -> int:
+    """Messages on the assigned partitions not fetched yet, by the watermarks the fetches bring
+    back (asking the broker would queue behind this consumer's own fetches)."""
+    return sum(max(0, consumer.get_watermark_offsets(tp, cached=True)[1] - tp.offset)
+               for tp in consumer.position(consumer.assignment()) if tp.offset >= 0)
