@@ -30,6 +30,7 @@ def local_posteriors(
     start: Mapping[str, Mapping[str, float]],
     classes: Sequence[str],
     config: OnlineConfig,
+    memory: float,
 ) -> dict[str, dict[str, float]]:
     """Item posteriors after ``config.local_iterations`` EM iterations of time-local DS.
 
@@ -41,13 +42,15 @@ def local_posteriors(
         The posteriors EM starts from, by item; every item of ``arrivals`` must have one.
     classes
         The closed class set.
+    memory
+        E-folding distance of the discount, in the worker's own answers.
 
     Returns
     -------
     dict
         Probability per class, by item of ``start``.
     """
-    decay = math.exp(-1.0 / config.memory)
+    decay = math.exp(-1.0 / memory)
     by_worker: dict[str, list[tuple[str, str]]] = {}
     for item, worker, label in arrivals:
         by_worker.setdefault(worker, []).append((item, label))

@@ -184,10 +184,12 @@ def evaluate(
         decided = {item: _label_of(model.decision(item)) for item in model.items()}
         superseded = sum(decided[item] != label for item, label in prequential.items())
         used = len(answers) - repeats
+        blend = ("no time-local blend" if config.memory is None else
+                 f"blended with a time-local model (memory {config.memory:g} answers per worker)")
         description = ("online, one pass in file order, then settled: batch full-confusion EM "
-                       "if the stream's answers favoured it, else "
-                       f"{config.sweeps} re-decision sweep(s), blended with a time-local "
-                       f"model (memory {config.memory:g} answers per worker)")
+                       f"if the stream's answers favoured it by {config.full_model_margin:g} "
+                       f"nats per answer, else {config.sweeps} re-decision sweep(s); {blend}"
+                       + ("; empirical-Bayes priors" if config.empirical_bayes else ""))
     elif method == "majority":
         decided = {item: majority_vote(list(votes.values())) or "" for item, votes in
                    latest.items()}

@@ -11,7 +11,9 @@ I/O, no randomness.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from functools import partial
 
 from research.consensus.config import DEFAULT, OnlineConfig
 from research.consensus.drift import local_posteriors
@@ -167,59 +169,76 @@ class OnlineDawidSkene:
                 break
         return [item for item, old in before.items() if _label(self.decision(item)) != old]
 
-    def prefers_full(self) -> bool:
-        """Whether the full reading predicted the stream's answers clearly better (closed regime).
+    def full_advantage(self) -> float:
+        """Nats per answer by which the full reading predicted the stream better than one-coin.
 
         Every new answer was scored before it was absorbed, under the full and under the
         one-coin reading of its worker (prequential log-loss): held-out evidence from the
         stream itself, which penalises a model that fits noise without looking at any truth.
+        0 in the open regime and before the first scored answer.
         """
         if self.open_labels or not self._scored:
-            return False
-        advantage = (self._loss["coin"] - self._loss["full"]) / self._scored
-        return advantage > self.config.full_model_margin
+            return 0.0
+        return (self._loss["coin"] - self._loss["full"]) / self._scored
+
+    def prefers_full(self) -> bool:
+        """Whether the full reading's advantage exceeds ``config.full_model_margin``."""
+        return not self.open_labels and self.full_advantage() > self.config.full_model_margin
 
     def settle(self) -> list[str]:
         """The final decisions: a settled model blended with a time-local one (closed regime).
 
-        When :meth:`prefers_full`, the workers have class-specific biases that the stream
-        confirmed, so ``config.iterations`` batch EM iterations with the full confusions
-        (started from the online posteriors) take every answer into account; otherwise the
-        one-coin-leaning online estimates are only re-applied (:meth:`refine`), since
-        converging them was measured to drift. In the closed regime each posterior is then
-        blended (geometric mean) with a time-local model (:mod:`research.consensus.drift`)
-        started from the posteriors before settling: settled estimates pool a worker's whole
-        history, which misleads when workers change over the stream, while the decisions
-        taken at the time knew only the past. Returns the items whose decision changed.
+        With ``config.empirical_bayes`` the Beta prior on worker accuracy is first replaced
+        by the one fitted to the workers' soft counts (:func:`fitted_accuracy_prior`) and
+        kept in ``self.config``. When :meth:`prefers_full`, the workers have class-specific
+        biases that the stream confirmed, so ``config.iterations`` batch EM iterations with
+        the full confusions (started from the online posteriors) take every answer into
+        account; otherwise, with ``config.one_coin_em``, as many iterations with every
+        worker read one-coin, else the online estimates are only re-applied
+        (:meth:`refine`). In the closed regime, unless ``config.memory`` is ``None``, each
+        posterior is then blended (geometric mean) with a time-local model
+        (:mod:`research.consensus.drift`) started from the posteriors before settling:
+        settled estimates pool a worker's whole history, which misleads when workers change
+        over the stream, while the decisions taken at the time knew only the past. Returns
+        the items whose decision changed.
         """
         before = {item: _label(self.decision(item)) for item in self.items()}
         start = {item: dict(posterior) for item, posterior in self._posteriors.items()}
+        if self.config.empirical_bayes and self._workers:
+            right, wrong = fitted_accuracy_prior(self._workers.values())
+            self.config = replace(self.config, correct_prior=right, wrong_prior=wrong)
         if self.prefers_full():
-            self._converge()
+            self._converge(full=True)
+        elif self.config.one_coin_em:
+            self._converge(full=False)
         else:
             self.refine()
-        if not self.open_labels and self._arrivals:
+        memory = self.config.memory
+        if not self.open_labels and self._arrivals and memory is not None:
             arrivals = [(item, worker, self._answers[item][worker])
                         for item, worker in self._arrivals]
-            local = local_posteriors(arrivals, start, list(self._classes), self.config)
+            local = local_posteriors(arrivals, start, list(self._classes), self.config, memory)
             self._rebuild({item: _geometric_mean(posterior, local[item])
                            for item, posterior in self._posteriors.items()})
         return [item for item, old in before.items() if _label(self.decision(item)) != old]
 
-    def _converge(self) -> None:
-        """``config.iterations`` batch EM iterations with every worker's full confusion."""
+    def _converge(self, *, full: bool) -> None:
+        """``config.iterations`` batch EM iterations, every worker read full or one-coin."""
         classes = list(self._classes)
         layout = {label: classes for label in classes}
         for _ in range(self.config.iterations):
             shape = CrowdShape(self._crowd, layout, self.config)
-            full = {worker: shape.readings(model)[0] for worker, model in self._workers.items()}
+            confusion = {}
+            for worker, model in self._workers.items():
+                whole, coin, _ = shape.readings(model)
+                confusion[worker] = whole if full else coin
             log_prior = {label: math.log(weight) for label, weight in self.class_prior().items()}
             posteriors = {}
             for item in self.items():
                 scores = dict(log_prior)
                 for worker, given in self._answers[item].items():
                     for true in classes:
-                        scores[true] += math.log(full[worker][true][given])
+                        scores[true] += math.log(confusion[worker][true][given])
                 posteriors[item] = normalised(scores)
             self._rebuild(posteriors)
 
@@ -293,6 +312,60 @@ class OnlineDawidSkene:
         for label, belief in posterior.items():
             key = label_type(label, open_labels=self.open_labels)
             self._class_counts[key] = self._class_counts.get(key, 0.0) + weight * belief
+
+
+def fitted_accuracy_prior(workers: Iterable[WorkerModel]) -> tuple[float, float]:
+    """The Beta(right, wrong) prior on worker accuracy that best explains the workers' counts.
+
+    Empirical Bayes: the beta-binomial marginal likelihood of every worker's soft numbers
+    of right and wrong answers, maximised over the prior's mean and strength (golden-section
+    search on each in turn, mean in (0.01, 0.99), strength in (0.5, 1000)). A crowd of
+    similar workers gets a strong prior, so a worker seen a few times is read like the
+    crowd; a varied crowd gets a weak one, so their own answers speak sooner.
+
+    >>> right, wrong = fitted_accuracy_prior(
+    ...     [WorkerModel(False, {"a": {"a": 8.0, "b": 2.0}})] * 20)
+    >>> round(right / (right + wrong), 2), right + wrong > 100
+    (0.8, True)
+    """
+    counts = [(max(model.correct(), 0.0), max(model.answers() - model.correct(), 0.0))
+              for model in workers]
+
+    def log_likelihood(mean: float, log_strength: float) -> float:
+        strength = math.exp(log_strength)
+        a, b = mean * strength, (1.0 - mean) * strength
+        base = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+        return sum(math.lgamma(a + right) + math.lgamma(b + wrong)
+                   - math.lgamma(a + b + right + wrong) - base for right, wrong in counts)
+
+    mean, log_strength = 2.0 / 3.0, math.log(3.0)
+    for _ in range(4):
+        mean = _golden_max(partial(_swap, log_likelihood, log_strength), 0.01, 0.99)
+        log_strength = _golden_max(partial(log_likelihood, mean),
+                                   math.log(0.5), math.log(1000.0))
+    strength = math.exp(log_strength)
+    return mean * strength, (1.0 - mean) * strength
+
+
+def _swap(function: Callable[[float, float], float], second: float, first: float) -> float:
+    return function(first, second)
+
+
+def _golden_max(function: Callable[[float], float], low: float, high: float) -> float:
+    """The argmax of a unimodal ``function`` on [low, high] (golden-section, 40 steps)."""
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    left, right = high - ratio * (high - low), low + ratio * (high - low)
+    f_left, f_right = function(left), function(right)
+    for _ in range(40):
+        if f_left < f_right:
+            low, left, f_left = left, right, f_right
+            right = low + ratio * (high - low)
+            f_right = function(right)
+        else:
+            high, right, f_right = right, left, f_left
+            left = high - ratio * (high - low)
+            f_left = function(left)
+    return (low + high) / 2.0
 
 
 def _geometric_mean(first: Mapping[str, float], second: Mapping[str, float]) -> dict[str, float]:

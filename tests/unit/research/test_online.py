@@ -197,8 +197,7 @@ def test_time_local_model_reads_a_worker_by_their_skill_at_the_time() -> None:
         arrivals += [(item, "x1", truth), (item, "x2", truth),
                      (item, "w", truth if index < 20 else wrong)]
     arrivals += [("late", "w", "a"), ("late", "stranger", "b")]
-    config = OnlineConfig(memory=5.0)
-    local = local_posteriors(arrivals, start, ["a", "b"], config)
+    local = local_posteriors(arrivals, start, ["a", "b"], OnlineConfig(), 5.0)
     assert local["early"]["a"] > 0.7
     assert local["late"]["b"] > 0.7
     assert all(math.isclose(sum(p.values()), 1.0) for p in local.values())
