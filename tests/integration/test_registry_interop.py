@@ -24,10 +24,12 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from streams.codecs import default_codec
 from streams.consensus.models import HandleAccepted
 from streams.consumer import EventConsumer
-from streams.enrichment.models import ProfileEnriched
+from streams.crowd.events import hit_posted
+from streams.enrichment.models import ProfileEnriched, ProfileUnavailable
 from streams.events.deadletter import MessageDeadLettered, dead_letter_message
 from streams.events.errors import SchemaRefused
-from streams.events.model import Event
+from streams.events.ids import new_meta
+from streams.events.model import Event, Provenance
 from streams.events.registry import schema_id_of
 from streams.producer import EventProducer
 from streams.runner import StageRunner
@@ -58,8 +60,17 @@ def _every_event_type() -> list[Event]:
     events = list(run_local(world, downstream=True).events)
     accepted = next(e for e in events if isinstance(e, HandleAccepted))
     fetched = next(e for e in events if isinstance(e, ProfileEnriched))
+    hit = next(e for e in events if isinstance(e, HitPublished))
     asked = redaction()
-    events += [rejection(accepted, fetched), asked, retraction(asked, accepted),
+    # What an in-process run does not make: the bridge's MTurk HIT id, and an account the
+    # platform says is gone (whether a run meets one depends on the crowd's answers).
+    gone = ProfileUnavailable(
+        meta=new_meta(event_type=ProfileUnavailable.schema_name, entity_id=accepted.entity_id,
+                      occurred_at=T0, producer=PRODUCER, provenance=Provenance("twitter", "ad"),
+                      parents=(accepted.event_id,), identity=["gone"]),
+        platform="twitter", handle="ad", reason="suspended", detail="", fetch=0, attempts=1)
+    events += [hit_posted(hit, "mturk-sandbox", "3ZQK0EXAMPLEHIT", "test", T0), gone,
+               rejection(accepted, fetched), asked, retraction(asked, accepted),
                dead_letter_message(topic="t", partition=0, offset=1, key=b"k", value=b"\x01",
                                    timestamp=T0, error="corrupt_event", reason="test",
                                    producer=PRODUCER)]
