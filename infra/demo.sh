@@ -6,7 +6,8 @@
 # platforms, the prediction service learning from simulated partnered posts), scores it against
 # the world's ground truth, redacts a bad feed (the lineage stage retracts everything derived
 # from it), indexes the whole log into SQL, shows the auditor's tools (lineage, audit, a what-if
-# redaction, replay, export), and ends with whom to partner with and the model's error.
+# redaction, replay, export), and ends with whom to partner with, the model's error and a
+# screenshot of each page of the console over the index.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 crowdlog=.venv/bin/crowdlog
@@ -89,6 +90,12 @@ $crowdlog rank --top 20
 
 step "the model's error as outcomes arrived (progressive validation)"
 $crowdlog prediction plot --out .state/demo-model-error.png
+
+step "the console over the index: a screenshot of each page (crowdlog console --database ...)"
+bash infra/browser/install.sh
+rm -rf .state/screenshots
+.venv/bin/python infra/console/screenshots.py --database "$CROWDLOG_DATABASE_URL" \
+  --athlete acme:nba-0001 --out .state/screenshots
 
 printf '\nKafka is still running at %s (make kafka-down stops it).\n' "$KAFKA_BOOTSTRAP_SERVERS"
 printf 'Try: CROWDLOG_TOPIC_PREFIX=%s %s tail %sconsensus.results --from-beginning --idle-timeout 3\n' "$CROWDLOG_TOPIC_PREFIX" "$crowdlog" "$CROWDLOG_TOPIC_PREFIX"
