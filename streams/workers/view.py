@@ -36,7 +36,14 @@ import threading
 from typing import Any
 
 import structlog
-from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from streams.consensus.inference import WorkerModel
 from streams.events.codec import Codec
@@ -74,6 +81,7 @@ class QualityView:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="quality-view", daemon=True)
+        self._position = _Position()
 
     def model(self, worker_id: str) -> WorkerModel | None:
         """The worker's latest model, or None (the prior) when there is none that parses."""
@@ -135,7 +143,8 @@ class QualityView:
     def _run(self) -> None:
         specs = (WORKERS_QUALITY, LINEAGE_RETRACTIONS)
         consumer = clients.consumer(self._settings, self._position_group,
-                                    {"enable.auto.commit": False})
+                                    {"enable.auto.commit": False,
+                                     "on_commit": self._position.on_commit})
         try:
             topics = [full_name(spec, self._settings.topic_prefix) for spec in specs]
             bounds, _missing = watermarks(consumer, topics)
@@ -157,10 +166,7 @@ class QualityView:
                     if offset + 1 >= behind.get((topic, partition), offset + 2):
                         del behind[(topic, partition)]
                     self._take(message, Coordinates(topic, partition, offset))
-                if read:
-                    consumer.commit(offsets=[TopicPartition(t, p, o)
-                                             for (t, p), o in read.items()],
-                                    asynchronous=True)
+                self._position.save(consumer, read)
         finally:
             consumer.close()
 
@@ -185,3 +191,39 @@ class QualityView:
                 log.warning("quality view passed over a message", where=str(where),
                             reason=describe(exc))
             return
+
+
+class _Position:
+    """How far the view has read, committed under its position group until a commit sticks.
+
+    A commit that fails (the broker away, the coordinator moving) is made again on the next
+    round even if nothing new was read: committed only when something arrived, a position lost
+    in an outage stayed behind for good, and the crowd simulator, which waits for the view to
+    reach the end of ``workers.quality``, waited forever (a broker-outage test, lag 40).
+    """
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[str, int], int] = {}
+        self._unsaved = False
+
+    def save(self, consumer: Consumer, read: dict[tuple[str, int], int]) -> None:
+        """Record ``read`` and commit the whole position if any of it is not committed yet."""
+        if read:
+            self._read.update(read)
+            self._unsaved = True
+        if not self._unsaved:
+            return
+        self._unsaved = False
+        try:
+            consumer.commit(offsets=[TopicPartition(t, p, o)
+                                     for (t, p), o in self._read.items()],
+                            asynchronous=True)
+        except KafkaException as exc:
+            self._unsaved = True
+            log.warning("quality view could not record its position; trying again",
+                        error=str(exc))
+
+    def on_commit(self, error: KafkaError | None, _partitions: list[TopicPartition]) -> None:
+        """librdkafka's answer to a commit (served while the view polls): retry a failed one."""
+        if error is not None:
+            self._unsaved = True

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from streams.consensus import core as consensus
 from streams.consensus.core import ConsensusConfig
@@ -30,7 +31,7 @@ from streams.workers.models import (
     WorkerQualityEstimated,
 )
 from streams.workers.quality import QualityConfig, WorkerState
-from streams.workers.view import QualityView
+from streams.workers.view import QualityView, _Position
 from tests.factories import T0, assignment, hit
 from tests.lineage_factories import retracted
 from tests.view_events import profile, rejection
@@ -583,3 +584,30 @@ def test_a_retracted_rejection_grades_the_handle_right_again() -> None:
         g.event_id for g in _of(AnswerGraded, regrades)]
     assert all(g.truth == dict(accepted.posterior) or g.truth == {"kingjames": g.truth.get(
         "kingjames", 0.0)} for g in _of(AnswerGraded, again))
+
+
+class _Coordinator:
+    """A consumer's commit as the broker answers it: refused while ``down``."""
+
+    def __init__(self) -> None:
+        self.down, self.committed = True, list[list[tuple[str, int, int]]]()
+
+    def commit(self, *, offsets: list[Any], asynchronous: bool) -> None:
+        if self.down:
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT))
+        self.committed.append([(tp.topic, tp.partition, tp.offset) for tp in offsets])
+
+
+def test_the_quality_view_commits_its_position_again_after_a_failed_commit() -> None:
+    """A position whose commit failed is committed on a later round with nothing new read:
+    the crowd simulator waits for it (a broker-outage run waited forever, lag 40)."""
+    position, broker = _Position(), _Coordinator()
+    position.save(broker, {("workers.quality", 3): 41})  # type: ignore[arg-type]
+    assert broker.committed == []
+    broker.down = False
+    position.save(broker, {})  # type: ignore[arg-type]
+    assert broker.committed == [[("workers.quality", 3, 41)]]
+    position.on_commit(KafkaError(KafkaError.REQUEST_TIMED_OUT), [])  # refused after sending
+    position.save(broker, {})  # type: ignore[arg-type]
+    position.save(broker, {})  # type: ignore[arg-type]  # then nothing is left to commit
+    assert broker.committed == [[("workers.quality", 3, 41)]] * 2
