@@ -220,14 +220,7 @@ class EventConsumer:
         broker queues behind this consumer's own long-polling fetches, about half a second per
         partition.
         """
-        assigned = self._consumer.assignment()
-        if not assigned:
-            return 0
-        total = 0
-        for tp in self._consumer.position(assigned):
-            low, high = self._consumer.get_watermark_offsets(tp, cached=True)
-            total += max(0, high - (tp.offset if tp.offset >= 0 else low))
-        return total
+        return unfetched(self._consumer)
 
     def commit(self) -> None:
         """Commit the stored offsets now (auto-commit also does so periodically)."""
@@ -281,3 +274,16 @@ def coordinates(msg: Message) -> tuple[str, int, int]:
         raise KafkaException(f"message without log coordinates: {topic}/{partition}@{offset}")
     return topic, partition, offset
 
+
+def unfetched(consumer: Consumer) -> int:
+    """Messages on ``consumer``'s assigned partitions not yet fetched (0 before any assignment),
+    by the high watermarks its own fetches bring back (``cached``): asking the broker would
+    queue behind the consumer's long-polling fetches."""
+    assigned = consumer.assignment()
+    if not assigned:
+        return 0
+    total = 0
+    for tp in consumer.position(assigned):
+        low, high = consumer.get_watermark_offsets(tp, cached=True)
+        total += max(0, high - (tp.offset if tp.offset >= 0 else low))
+    return total

@@ -38,7 +38,7 @@ import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from streams.admin import TopicRequest, ensure_topics
-from streams.consumer import coordinates, message_time
+from streams.consumer import coordinates, message_time, unfetched
 from streams.events.codec import Codec
 from streams.events.deadletter import dead_letter_message
 from streams.events.errors import EventFormatError, RegistryUnavailable, SchemaRefused
@@ -177,7 +177,7 @@ class StageRunner:
                             self._process(consumer, messages)
                     self._tick()
                     self._watch(consumer)
-                    CONSUMER_LAG.labels("worker").set(_lag(consumer))
+                    CONSUMER_LAG.labels("worker").set(unfetched(consumer))
         finally:
             self._producer.flush()
             consumer.close()  # leaves the group: the others take over without waiting
@@ -387,9 +387,3 @@ def _positions(consumer: Consumer) -> list[TopicPartition]:
             known += [tp for tp in consumer.committed(unknown, timeout=5) if tp.offset >= 0]
     return known
 
-
-def _lag(consumer: Consumer) -> int:
-    """Messages on the assigned partitions not fetched yet, by the watermarks the fetches bring
-    back (asking the broker would queue behind this consumer's own fetches)."""
-    return sum(max(0, consumer.get_watermark_offsets(tp, cached=True)[1] - tp.offset)
-               for tp in consumer.position(consumer.assignment()) if tp.offset >= 0)
