@@ -32,7 +32,7 @@ demo: install ## start Kafka, create topics, ingest the sample feed, index it, s
 PYTEST := env CROWDLOG_REQUIRE_SERVICES=1 $(PY) -m pytest
 test: install ## unit + integration tests against a real Kafka broker, PostgreSQL and Schema Registry
 	bash infra/browser/install.sh
-	$(WITH_SERVICES) bash -c '$(PYTEST) -m solo -rP && $(PYTEST) -m "not solo" -n 4 --dist load --maxschedchunk 1'
+	$(WITH_SERVICES) bash -c '$(PYTEST) -m solo -rP && $(PYTEST) -m "not solo" -n 4 --dist load --maxschedchunk 1 --durations=12'
 
 test-unit: install ## the tests that need no broker or database
 	$(PY) -m pytest tests/unit streams sinks

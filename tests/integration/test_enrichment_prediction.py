@@ -93,7 +93,7 @@ def _wait_for(settings: Settings, done: Callable[[list[Event]], bool],
     """The log, read again and again until ``done`` says so or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while True:
-        events = read_all(settings, idle_timeout=2)
+        events = read_all(settings)
         if done(events) or time.monotonic() > deadline:
             return events
         time.sleep(3)
@@ -196,7 +196,7 @@ def _predict_through_a_kill(settings: Settings, world: World, tmp_path: Path) ->
     partners.join(300)
     assert second.wait(300) == 0, (tmp_path / "predict.log").read_text()[-3000:]
     assert "restored a snapshot" in (tmp_path / "predict.log").read_text()
-    events = read_all(settings, idle_timeout=3)
+    events = read_all(settings)
     outcomes = {e.event_id for e in events if isinstance(e, PageViewsObserved)}
     evaluations = {e.event_id: e for e in events if isinstance(e, ModelEvaluated)}.values()
     learned = [e.meta.parents[0] for e in evaluations]
@@ -223,7 +223,7 @@ def _redact_outcomes(settings: Settings, *, command: list[str], env: dict[str, s
         third = subprocess.run([*command, "--idle-timeout", "20"], cwd=ROOT, env=env,
                                stdout=out, stderr=out, timeout=300, check=False)
     assert third.returncode == 0, log.read_text()[-3000:]
-    events = read_all(settings, idle_timeout=3)
+    events = read_all(settings)
     retracted = {e.retracted_id for e in events if isinstance(e, EventRetracted)}
     assert set(withdrawn) <= retracted
     rebuilt = [e for e in events if isinstance(e, PageViewsPredicted)
@@ -234,4 +234,4 @@ def _redact_outcomes(settings: Settings, *, command: list[str], env: dict[str, s
 
 
 def _count(settings: Settings, kind: type[Event]) -> int:
-    return sum(isinstance(e, kind) for e in read_all(settings, idle_timeout=1))
+    return sum(isinstance(e, kind) for e in read_all(settings))

@@ -12,14 +12,12 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.deadletter import MAX_ORIGINAL_VALUE, MessageDeadLettered
 from streams.events.model import Event
@@ -33,15 +31,12 @@ from streams.tasks.stage import tasks_stage
 from streams.topics import DEADLETTER, RECORDS_RECEIVED, TASKS_HITS, full_name
 from streams.worker import runner_config
 from tests.factories import record
-from tests.integration.processes import ROOT
+from tests.integration.processes import ROOT, read_log
 
 
 def _read(settings: Settings, codec: Codec) -> list[Event]:
     """HITs and dead letters on the log now (not records.received: its poison is the input)."""
-    topics = [full_name(spec, settings.topic_prefix) for spec in (TASKS_HITS, DEADLETTER)]
-    with EventConsumer(settings, codec, topics, group_id=f"read-{uuid.uuid4().hex}",
-                       config={"enable.auto.commit": "false"}) as consumer:
-        return [c.event for c in consumer.events(idle_timeout=2.0)]
+    return [event for _where, event in read_log(settings, (TASKS_HITS, DEADLETTER), codec)]
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
@@ -162,20 +157,17 @@ def test_a_stage_killed_mid_batch_commits_nothing_past_it_and_loses_nothing(
         _out, err = second.communicate(timeout=60)
     assert second.returncode == 0, err[-2000:]
     hits: dict[str, set[str]] = {}
-    for event in _read(settings, codec):
-        if isinstance(event, HitPublished):
-            hits.setdefault(event.entity_id, set()).add(event.event_id)
+    for read in _read(settings, codec):
+        if isinstance(read, HitPublished):
+            hits.setdefault(read.entity_id, set()).add(read.event_id)
     assert set(hits) == {r.entity_id for r in records}
     assert all(len(ids) == 1 for ids in hits.values())
 
 
 def _positions(settings: Settings, codec: Codec) -> dict[str, tuple[int, int]]:
     """Event id -> (partition, offset) of every record on ``records.received``."""
-    topic = full_name(RECORDS_RECEIVED, settings.topic_prefix)
-    with EventConsumer(settings, codec, [topic], group_id=f"read-{uuid.uuid4().hex}",
-                       config={"enable.auto.commit": "false"}) as consumer:
-        return {c.event.event_id: (c.partition, c.offset)
-                for c in consumer.events(idle_timeout=2.0)}
+    return {event.event_id: (where.partition, where.offset)
+            for where, event in read_log(settings, (RECORDS_RECEIVED,), codec)}
 
 
 def _committed(settings: Settings, partition: int) -> int | None:

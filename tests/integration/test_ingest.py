@@ -8,13 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streams.consumer import EventConsumer
 from streams.events.codec import Codec
 from streams.events.deadletter import MessageDeadLettered
+from streams.events.model import Event
 from streams.records.files import KEEP_BYTES
 from streams.records.models import RecordReceived
 from streams.settings import Settings
-from streams.topics import DEADLETTER, RECORDS_RECEIVED
+from streams.topics import DEADLETTER, RECORDS_RECEIVED, TopicSpec
+from tests.integration.processes import read_log
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "providers" / "acme_athletes.csv"
 
@@ -26,10 +27,8 @@ def crowdlog(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def read_all(settings: Settings, codec: Codec, spec_name: str, group: str) -> list[object]:
-    topic = f"{settings.topic_prefix}{spec_name}"
-    with EventConsumer(settings, codec, [topic], f"{settings.topic_prefix}{group}") as consumer:
-        return [c.event for c in consumer.events(idle_timeout=4)]
+def read_all(settings: Settings, codec: Codec, spec: TopicSpec) -> list[Event]:
+    return [event for _where, event in read_log(settings, (spec,), codec)]
 
 
 def test_ingest_sample_feed_twice(settings: Settings, codec: Codec) -> None:
@@ -42,8 +41,8 @@ def test_ingest_sample_feed_twice(settings: Settings, codec: Codec) -> None:
                  "invalid_updated_at", "missing_provider_ref", "wrong_column_count"):
         assert code in first.stdout
 
-    records = read_all(settings, codec, RECORDS_RECEIVED.name, "r1")
-    letters = read_all(settings, codec, DEADLETTER.name, "d1")
+    records = read_all(settings, codec, RECORDS_RECEIVED)
+    letters = read_all(settings, codec, DEADLETTER)
     assert len(records) == 30 and all(isinstance(r, RecordReceived) for r in records)
     assert len(letters) == 6 and all(isinstance(d, MessageDeadLettered) for d in letters)
     raw_lines = SAMPLE.read_bytes().splitlines(keepends=True)
@@ -55,11 +54,11 @@ def test_ingest_sample_feed_twice(settings: Settings, codec: Codec) -> None:
 
     second = crowdlog(settings, "ingest", str(SAMPLE), "--provider", "acme")
     assert second.returncode == 0, second.stderr
-    records_twice = read_all(settings, codec, RECORDS_RECEIVED.name, "r2")
-    letters_twice = read_all(settings, codec, DEADLETTER.name, "d2")
+    records_twice = read_all(settings, codec, RECORDS_RECEIVED)
+    letters_twice = read_all(settings, codec, DEADLETTER)
     assert len(records_twice) == 60 and len(letters_twice) == 12
-    assert {e.event_id for e in records_twice} == {e.event_id for e in records}  # type: ignore[attr-defined]
-    assert {e.event_id for e in letters_twice} == {e.event_id for e in letters}  # type: ignore[attr-defined]
+    assert {e.event_id for e in records_twice} == {e.event_id for e in records}
+    assert {e.event_id for e in letters_twice} == {e.event_id for e in letters}
 
 
 def test_ingest_unreadable_file_fails(settings: Settings, tmp_path: Path) -> None:
@@ -105,9 +104,10 @@ def test_ingest_oversized_and_deep_rows(settings: Settings, codec: Codec, tmp_pa
     assert "read       6" in result.stdout and "accepted   3" in result.stdout
     assert "rejected   3" in result.stdout
 
-    records = read_all(settings, codec, RECORDS_RECEIVED.name, "r")
-    assert sorted(r.provider_ref for r in records) == ["0", "1", "2"]  # type: ignore[attr-defined]
-    letters = {d.source_line: d for d in read_all(settings, codec, DEADLETTER.name, "d")
+    records = [r for r in read_all(settings, codec, RECORDS_RECEIVED)
+               if isinstance(r, RecordReceived)]
+    assert sorted(r.provider_ref for r in records) == ["0", "1", "2"]
+    letters = {d.source_line: d for d in read_all(settings, codec, DEADLETTER)
                if isinstance(d, MessageDeadLettered)}
     assert set(letters) == {2, 4, 5}
     assert letters[2].error == "row_too_large"

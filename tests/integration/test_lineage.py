@@ -126,18 +126,18 @@ def _run(settings: Settings, tmp_path: Path, world: World) -> _Run:
             ingest(settings, world)
             _bad_feed(world, settings, 5)
             assert settled(), f"{diagnosis(settings, log, crowd, lineage)}\n{lineage.report}"
-        faulty_score = score(world, read_all(settings, idle_timeout=2.0))
+        faulty_score = score(world, read_all(settings))
         with worker(fixed_env, log):
             requests["faulty"] = _request(producer, stage="consensus",
                                           version_min=FAULTY_VERSION,
                                           version_max=FAULTY_VERSION)
             assert settled(), f"{diagnosis(settings, log, crowd, lineage)}\n{lineage.report}"
-            before_spam = read_all(settings, idle_timeout=2.0)
+            before_spam = read_all(settings)
             spammer = _counted_spammer(world, _live(before_spam))
             requests["spam"] = _request(producer, worker_id=spammer)
             requests["feed"] = _request(producer, source=f"provider:{BAD_FEED}")
             assert settled(), f"{diagnosis(settings, log, crowd, lineage)}\n{lineage.report}"
-    return _Run(read_all(settings, idle_timeout=2.0), faulty_score, before_spam, spammer,
+    return _Run(read_all(settings), faulty_score, before_spam, spammer,
                 requests)
 
 
