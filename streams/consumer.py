@@ -55,6 +55,10 @@ from streams.topics import DEADLETTER, full_name
 log = structlog.get_logger(__name__)
 
 CONSUMER_STAGE = "consumer"
+# How long past its idle timeout a drain waits for a consumer that never catches up (never
+# assigned, a missing topic) before it ends anyway: longer than librdkafka's default session
+# timeout (45 s), which a group waits out before it reassigns a killed member's partitions.
+ASSIGNMENT_PATIENCE = 60.0
 CONSUMER_VERSION = "1.0.0"
 
 # Given the partitions just assigned, where to start each one (by (topic, partition)); used by
@@ -130,14 +134,24 @@ class EventConsumer:
         """Yield batches of decoded events; a batch counts as handled when the next is asked for.
 
         With ``idle_timeout`` the iteration ends after that many seconds without a message
-        (for draining a topic); otherwise it runs until the caller stops.
+        once the consumer has caught up (``caught_up``), for draining a topic: joining the
+        group and the first fetches can take longer than the timeout on a busy machine, and
+        a drain that ended then would return part of the log as if it were all. A consumer
+        that never catches up (no partition assigned, a topic that is missing) ends
+        ``ASSIGNMENT_PATIENCE`` seconds later. ``idle_timeout=0`` ends at the first poll
+        that brings nothing, for loops that check their own stop signal between polls.
+        Without ``idle_timeout`` it runs until the caller stops.
         """
         idle_since = time.monotonic()
         while True:
             messages = self._consumer.consume(max_size, poll_timeout)
-            if not messages:
-                if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
+            if not messages and idle_timeout is not None and self.drained(
+                    time.monotonic() - idle_since, idle_timeout):
+                # a fetch answered just as the poll gave up has its messages queued by now
+                messages = self._consumer.consume(max_size, 0)
+                if not messages:
                     return
+            if not messages:
                 continue
             idle_since = time.monotonic()
             decoded: list[Consumed] = []
@@ -213,6 +227,21 @@ class EventConsumer:
         """Whether the group has given this consumer partitions yet."""
         return bool(self._consumer.assignment())
 
+    def caught_up(self) -> bool:
+        """Whether this consumer has partitions and has read each to the high watermark its
+        latest fetch brought back (a partition not fetched yet is not caught up)."""
+        return caught_up(self._consumer)
+
+    def drained(self, quiet: float, idle_timeout: float) -> bool:
+        """Whether a loop that has had nothing for ``quiet`` seconds may call itself idle after
+        ``idle_timeout``: only once caught up (a group still forming, or waiting out a killed
+        predecessor's session, has not given it its partitions yet), or after
+        ``ASSIGNMENT_PATIENCE`` more seconds."""
+        if quiet < idle_timeout:
+            return False
+        return (idle_timeout == 0 or self.caught_up()
+                or quiet >= idle_timeout + ASSIGNMENT_PATIENCE)
+
     def lag(self) -> int:
         """Messages on the assigned partitions not yet fetched (0 before any assignment).
 
@@ -273,6 +302,24 @@ def coordinates(msg: Message) -> tuple[str, int, int]:
     if topic is None or partition is None or offset is None:
         raise KafkaException(f"message without log coordinates: {topic}/{partition}@{offset}")
     return topic, partition, offset
+
+
+def caught_up(consumer: Consumer) -> bool:
+    """Assigned, a fetch answered for every assigned partition (its cached high watermark is
+    known), and each partition read up to that watermark where anything was read from it.
+
+    A partition nothing was read from has no position: its answered fetch carried whatever
+    there was to read, so a poll that then brings nothing means there was nothing. Until that
+    first answer (-1001) the partition is not caught up.
+    """
+    assigned = consumer.assignment()
+    if not assigned:
+        return False
+    for tp in consumer.position(assigned):
+        _low, high = consumer.get_watermark_offsets(tp, cached=True)
+        if high < 0 or 0 <= tp.offset < high:
+            return False
+    return True
 
 
 def unfetched(consumer: Consumer) -> int:

@@ -301,7 +301,7 @@ def run_bridge(settings: Settings, codec: Codec, platform: BridgedPlatform, *,
                 producer.send(event)
             producer.flush()
             now = time.monotonic()
-            if active or outputs or not consumer.assigned() or consumer.lag():
+            if active or outputs or not consumer.caught_up():
                 last_activity = now
             if now - last_report >= report_every:
                 log.info("bridge progress", **bridge.report())

@@ -57,7 +57,8 @@ def _existing(settings: Settings, codec: Codec, topic: str) -> Iterator[Event]:
 def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig, *,
                         idle_timeout: float | None = None, stop: threading.Event | None = None,
                         report: LineageReport | None = None) -> LineageReport:
-    """Propagate redactions until idle for ``idle_timeout`` seconds (or forever), or ``stop``.
+    """Propagate redactions until idle for ``idle_timeout`` seconds once caught up (see
+    ``EventConsumer.drained``), or forever, or until ``stop``.
 
     ``report`` is updated as the service goes, for a caller watching it from another thread.
     """
@@ -95,10 +96,11 @@ def run_lineage_service(settings: Settings, codec: Codec, config: LineageConfig,
                 idle_since = time.monotonic()
                 if stop.is_set():
                     break
-            # Caught up: assigned, and nothing on the log it has not read (a poll that returned
+            # Caught up: assigned, and read to the end its fetches report (a poll that returned
             # only errors is not a reason to think otherwise).
-            report.caught_up = bool(consumer.assigned()) and consumer.lag() == 0
-            if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
+            report.caught_up = consumer.caught_up()
+            if idle_timeout is not None and consumer.drained(time.monotonic() - idle_since,
+                                                             idle_timeout):
                 break
     producer.close()
     log.info("lineage stopped", events=report.events, retractions=report.retractions)

@@ -161,7 +161,8 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
                            snapshot_dir: Path, snapshot_seconds: float = 10.0,
                            idle_timeout: float | None = None,
                            stop: threading.Event | None = None) -> PredictionReport:
-    """Predict and learn until idle for ``idle_timeout`` seconds (or forever), or ``stop``."""
+    """Predict and learn until idle for ``idle_timeout`` seconds once caught up (see
+    ``EventConsumer.drained``), or forever, or until ``stop``."""
     key, key_source = snapshots.load_key(snapshots.default_key_file())
     log.info("prediction snapshots signed", key_from=key_source)  # where from, never the key
     store = SnapshotStore(snapshot_dir, key)
@@ -215,7 +216,8 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
             if time.monotonic() - saved_at >= snapshot_seconds:
                 _snapshot(producer, store, state, position, report)
                 saved_at = time.monotonic()
-            if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
+            if idle_timeout is not None and consumer.drained(time.monotonic() - idle_since,
+                                                             idle_timeout):
                 break
         _snapshot(producer, store, state, position, report)
     return report

@@ -99,7 +99,7 @@ def _wait_for(settings: Settings, done: Callable[[list[Event]], bool],
         time.sleep(3)
 
 
-@pytest.mark.long(95)
+@pytest.mark.long(150)
 def test_enrichment_loses_nothing_under_faults_and_prediction_survives_a_kill(
         settings: Settings, tmp_path: Path) -> None:
     world = generate_world(WorldConfig(athletes=80, seed=21, workers=30))

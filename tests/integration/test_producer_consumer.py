@@ -121,6 +121,25 @@ def test_offsets_are_committed_only_after_handling(settings: Settings, codec: Co
     assert leftover == []  # what the second consumer handled was committed
 
 
+def test_a_drain_ends_only_once_it_has_read_to_the_end(settings: Settings,
+                                                      codec: Codec) -> None:
+    """An idle timeout far shorter than joining the group: the drain still reads everything,
+    in a fresh group from the beginning and, later, in the same group with nothing left."""
+    topic = full_name(RECORDS_RECEIVED, settings.topic_prefix)
+    group = f"{settings.topic_prefix}impatient"
+    sent = [record(ref=str(i)) for i in range(50)]
+    with EventProducer(settings, codec) as producer:
+        for event in sent:
+            producer.send(event)
+    with EventConsumer(settings, codec, [topic], group) as consumer:
+        read = [c.event.event_id for c in consumer.events(poll_timeout=0.05, idle_timeout=0.1)]
+        assert consumer.caught_up()
+    assert sorted(read) == sorted(e.event_id for e in sent)
+    with EventConsumer(settings, codec, [topic], group) as again:  # at its committed end
+        assert [c.event for c in again.events(poll_timeout=0.05, idle_timeout=0.1)] == []
+        assert again.caught_up()
+
+
 def test_delivery_failures_reach_the_caller(settings: Settings, codec: Codec) -> None:
     failures: list[Delivery] = []
     producer = EventProducer(settings, codec, on_delivery=failures.append,
