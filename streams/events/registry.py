@@ -30,6 +30,10 @@ from streams.events.schema_store import SchemaStore, SchemaVersion
 WIRE_MAGIC = b"\x00"
 WIRE_HEADER_SIZE = 5
 COMPATIBILITY = "BACKWARD_TRANSITIVE"
+# Seconds a registry request may take before the client tries again (its own retries, then
+# RegistryUnavailable). The client's default is no limit: a request the server never answers
+# would hold the stage, or the producer, for ever.
+REQUEST_TIMEOUT = 30
 _FIX = " (check CROWDLOG_SCHEMA_REGISTRY_URL and CROWDLOG_SCHEMA_REGISTRY_AUTH, and that it is up)"
 
 
@@ -67,7 +71,8 @@ class SchemaRegistry:
                 config: Mapping[str, str] | None = None) -> SchemaRegistry:
         from confluent_kafka.schema_registry import SchemaRegistryClient  # noqa: PLC0415
 
-        return cls(SchemaRegistryClient({"url": url, **(config or {})}), store)
+        return cls(SchemaRegistryClient({"url": url, "timeout": REQUEST_TIMEOUT,
+                                         **(config or {})}), store)
 
     def id_for(self, topic: str, version: SchemaVersion) -> int:
         """The registry id of ``version`` under the topic's subject, registered if new."""
