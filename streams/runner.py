@@ -161,8 +161,7 @@ class StageRunner:
             "enable.auto.commit": False,
             # partition p of every topic to the same member: co-partitioned state
             "partition.assignment.strategy": "range",
-            "session.timeout.ms": int(self._config.session_timeout * 1000),
-            "heartbeat.interval.ms": max(500, int(self._config.session_timeout * 1000 / 4)),
+            **clients.session(self._config.session_timeout),
             **({"group.instance.id": self._config.group_instance_id}
                if self._config.group_instance_id else {}),
         })

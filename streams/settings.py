@@ -114,6 +114,10 @@ class Settings:
     # wants 3 and 2, so one broker can die without losing or refusing a write.
     replication_factor: int = 1
     min_insync_replicas: int | None = None
+    # Seconds a consumer group waits to hear from a member before it hands the member's
+    # partitions to the others (or to the member's restart): how long a killed process's input
+    # stands still. librdkafka's default is 45; every group crowdlog joins uses this.
+    session_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -124,6 +128,7 @@ class Settings:
             instance=env.get("CROWDLOG_INSTANCE") or f"{socket.gethostname()}-{os.getpid()}",
             log_format=env.get("CROWDLOG_LOG_FORMAT", "auto"),
             log_level=env.get("CROWDLOG_LOG_LEVEL", "info"),
+            session_timeout=float(env.get("CROWDLOG_SESSION_TIMEOUT", "10")),
             **_replication(env),
             **_connection(env),
         )

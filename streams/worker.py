@@ -44,7 +44,7 @@ def runner_config(settings: Settings) -> RunnerConfig:
     env = os.environ
     return RunnerConfig(group_id=f"{settings.topic_prefix}crowdlog",
                         batch_size=int(env.get("CROWDLOG_BATCH_SIZE", "500")),
-                        session_timeout=float(env.get("CROWDLOG_SESSION_TIMEOUT", "10")),
+                        session_timeout=settings.session_timeout,
                         group_instance_id=env.get("CROWDLOG_GROUP_INSTANCE_ID") or None)
 
 

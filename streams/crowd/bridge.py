@@ -62,6 +62,7 @@ from streams.events.deadletter import (
 )
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
+from streams.kafka import clients
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.tasks.models import (
@@ -282,8 +283,7 @@ def run_bridge(settings: Settings, codec: Codec, platform: BridgedPlatform, *,
                        group_id=f"{settings.topic_prefix}crowdlog-bridge-{platform.name}",
                        start_offsets=(lambda _partitions: {}) if platform.replays else None,
                        deadletter=producer,
-                       config={"session.timeout.ms": str(int(session_timeout * 1000)),
-                               "heartbeat.interval.ms": str(int(session_timeout * 250)),
+                       config={**clients.session(session_timeout),
                                **({"group.instance.id": group_instance_id}
                                   if group_instance_id else {})}) as consumer:
         while not stop.is_set():

@@ -51,9 +51,16 @@ def _made(settings: Settings, config: Mapping[str, Any]) -> dict[str, Any]:
 def consumer(settings: Settings, group_id: str,
              config: Mapping[str, Any] | None = None) -> Consumer:
     """A consumer in group ``group_id``, starting a partition the group never committed at its
-    beginning unless ``config`` says otherwise."""
+    beginning, and given up by the group after ``settings.session_timeout``, unless ``config``
+    says otherwise."""
     return Consumer(_made(settings, {"group.id": group_id, "auto.offset.reset": "earliest",
-                                     **(config or {})}))
+                                     **session(settings.session_timeout), **(config or {})}))
+
+
+def session(timeout: float) -> dict[str, Any]:
+    """A group session of ``timeout`` seconds, with heartbeats four times as often."""
+    return {"session.timeout.ms": int(timeout * 1000),
+            "heartbeat.interval.ms": max(500, int(timeout * 1000 / 4))}
 
 
 def reader(settings: Settings, config: Mapping[str, Any] | None = None) -> Consumer:

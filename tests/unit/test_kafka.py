@@ -103,3 +103,15 @@ def test_a_client_that_cannot_be_made_is_refused_before_it_connects() -> None:
 def test_a_cluster_out_of_reach_is_left_to_the_callers() -> None:
     properties = {"bootstrap.servers": "127.0.0.1:1", "security.protocol": "SSL"}
     errors.verify_authentication(properties, "127.0.0.1:1", patience=0.5)  # no raise
+
+
+def test_every_group_crowdlog_joins_uses_the_configured_session(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[dict[str, object]] = []
+    monkeypatch.setattr(clients, "Consumer", made.append)
+    settings = Settings.from_env({"CROWDLOG_SESSION_TIMEOUT": "6"})
+    clients.consumer(settings, "g")
+    clients.consumer(settings, "g", {"session.timeout.ms": 30_000})  # a caller's own wins
+    assert [(c["session.timeout.ms"], c["heartbeat.interval.ms"]) for c in made] == [
+        (6_000, 1_500), (30_000, 1_500)]
+    assert Settings().session_timeout == 10.0  # librdkafka's own 45 s would stall a restart
