@@ -45,7 +45,8 @@ def test_the_registry_keeps_a_crowdlog_schema_and_refuses_incompatible_changes(
     assert client.get_compatibility(subject) == "BACKWARD_TRANSITIVE"
 
     # Read back by id through a client with an empty cache, so the server answers.
-    fetched = SchemaRegistryClient({"url": schema_registry_url}).get_schema(schema_id)
+    fresh = SchemaRegistryClient({"url": schema_registry_url, "timeout": 15})
+    fetched = fresh.get_schema(schema_id)
     assert fetched.schema_type == "AVRO"
     assert fetched.schema_str is not None
     assert canonical_form(json.loads(fetched.schema_str)) == canonical_form(v1)
