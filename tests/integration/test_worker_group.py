@@ -2,8 +2,10 @@
 
 The run must end with every field decided once and no duplicate live decision: the leaving
 worker commits what it handled and leaves the group at once; the killed one's uncommitted input
-is read again by whoever takes its partitions (after the session timeout), and the repeats carry
-the same ids.
+is read again by its restart, and the repeats carry the same ids. The killed worker has a static
+identity (CROWDLOG_GROUP_INSTANCE_ID), as a deployment that restarts it in place would give it:
+its restart takes its partitions back at once instead of waiting out the session timeout (the
+kill test in test_crowd_pipeline covers workers without one).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ def test_one_worker_leaving_and_one_killed_lose_and_duplicate_no_decision(
     world, world_dir = _world(tmp_path, athletes=150)
     env = worker_env(settings, tmp_path / "state", world_dir, "quorum")
     log = tmp_path / "worker.log"
-    with worker(env, log) as leaving, worker(env, log) as killed:
+    static = {**env, "CROWDLOG_GROUP_INSTANCE_ID": "worker-b"}
+    with worker(env, log) as leaving, worker(static, log) as killed:
         ingest(settings, world)
         with crowd_running(settings, world) as crowd:
             assert _wait_for_decisions(settings, 40, 180) < 180, diagnosis(settings, log, crowd)
@@ -67,10 +70,12 @@ def test_one_worker_leaving_and_one_killed_lose_and_duplicate_no_decision(
             killed.send_signal(signal.SIGKILL)
             killed.wait()
             before = _decisions(settings)
-            with worker(env, log):
+            with worker(static, log):
                 recovered = _wait_for_decisions(settings, before + 1, 180)
                 crowd.join(540)
                 finished = crowd.summary is not None and crowd.summary.finished
                 assert finished, diagnosis(settings, log, crowd)
     print(f"moving again {recovered:.1f} s after the restart")  # make test shows it (-rP)
+    assert recovered < float(env.get("CROWDLOG_SESSION_TIMEOUT", "10")), \
+        "the restart waited out the session: its static identity did not take its partitions"
     _check_no_decision_lost_or_duplicated(read_all(settings))
