@@ -27,6 +27,7 @@ from streams.tasks.models import (
 from streams.workers.models import (
     AnswerGraded,
     AssignmentReviewed,
+    QualificationRevoked,
     ReviewHeld,
     WorkerBlocked,
     WorkerQualified,
@@ -58,7 +59,8 @@ CONSENSUS_RESULTS = TopicSpec("consensus.results", (HandleAccepted, ConsensusFai
 # (a gold assignment's held review too, so it reaches that worker's state after its grades).
 WORKERS_GRADES = TopicSpec("workers.grades", (AnswerGraded, ReviewHeld), partitions=6)
 WORKERS_QUALITY = TopicSpec("workers.quality", (WorkerQualityEstimated, WorkerBlocked,
-                                                WorkerQualified), partitions=6)
+                                                WorkerQualified, QualificationRevoked),
+                            partitions=6)
 WORKERS_REVIEWS = TopicSpec("workers.reviews", (AssignmentReviewed,), partitions=6)
 ENRICHMENT_PROFILES = TopicSpec(
     "enrichment.profiles", (ProfileEnriched, ProfileUnavailable, HandleRejected), partitions=6)

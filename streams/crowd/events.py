@@ -22,7 +22,12 @@ from streams.tasks.models import (
     HitPosted,
     HitPublished,
 )
-from streams.workers.models import AssignmentReviewed, WorkerBlocked, WorkerQualified
+from streams.workers.models import (
+    AssignmentReviewed,
+    QualificationRevoked,
+    WorkerBlocked,
+    WorkerQualified,
+)
 
 CROWD_STAGE = "crowd"
 CROWD_VERSION = "1.0.0"
@@ -143,8 +148,16 @@ class GrantQualification:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class RevokeQualification:
+    worker_id: str
+    qualification: str
+    reason: str
+    at: datetime
+
+
 PlatformCall = (CreateHit | AddAssignments | ExpireHit | Approve | Reject | BlockWorker
-                | GrantQualification)
+                | GrantQualification | RevokeQualification)
 
 
 def platform_calls(event: Event, now: datetime | None = None) -> list[PlatformCall]:
@@ -175,6 +188,9 @@ def platform_calls(event: Event, now: datetime | None = None) -> list[PlatformCa
     if isinstance(event, WorkerQualified):
         return [GrantQualification(event.worker_id, event.qualification,
                                    now or event.meta.occurred_at)]
+    if isinstance(event, QualificationRevoked):
+        return [RevokeQualification(event.worker_id, event.qualification, event.reason,
+                                    now or event.meta.occurred_at)]
     if isinstance(event, AssignmentReviewed):
         if event.status == "Approved":
             return [Approve(event.assignment_id)]
@@ -204,4 +220,6 @@ def apply_call(platform: CrowdPlatform, call: PlatformCall) -> str | None:
             platform.block_worker(worker_id, reason, at)
         case GrantQualification(worker_id, qualification, at):
             platform.grant_qualification(worker_id, qualification, at)
+        case RevokeQualification(worker_id, qualification, reason, at):
+            platform.revoke_qualification(worker_id, qualification, reason, at)
     return None

@@ -420,6 +420,28 @@ class MTurkPlatform:
                    QualificationTypeId=self.qualification_type(qualification),
                    WorkerId=worker_id, IntegerValue=1, SendNotification=False)
 
+    def revoke_qualification(self, worker_id: str, qualification: str, reason: str,
+                             at: datetime) -> None:
+        """DisassociateQualificationFromWorker (at once), the reason shown to the worker.
+        Revoking again is harmless: a refusal for a worker who no longer holds it is done."""
+        type_id = self.qualification_type(qualification)
+        try:
+            self._call("disassociate_qualification_from_worker", QualificationTypeId=type_id,
+                       WorkerId=worker_id, Reason=reason[:1000] or "qualification withdrawn")
+        except PlatformRefused:
+            if self._holds(worker_id, type_id):
+                raise
+
+    def _holds(self, worker_id: str, type_id: str) -> bool:
+        """Whether the worker holds the qualification now (GetQualificationScore; MTurk
+        refuses the call for a worker it was never granted to)."""
+        try:
+            response = self._call("get_qualification_score", QualificationTypeId=type_id,
+                                  WorkerId=worker_id)
+        except PlatformRefused:
+            return False
+        return str(response["Qualification"].get("Status")) == "Granted"
+
     def qualification_type(self, name: str) -> str:
         """The id of the qualification type ``name``: configured, found, or created once."""
         known = self._qualification_types.get(name) or self.config.qualification_type_id

@@ -87,6 +87,12 @@ class SimulatedPlatform:
         self._do("grant_qualification",
                  lambda: self._crowd.grant_qualification(worker_id, qualification, at))
 
+    def revoke_qualification(self, worker_id: str, qualification: str, reason: str,
+                             at: datetime) -> None:
+        self._do("revoke_qualification",
+                 lambda: self._crowd.revoke_qualification(worker_id, qualification, reason,
+                                                          at))
+
     def advance(self, until: datetime) -> list[Submission]:
         return self._do("advance", lambda: self._crowd.advance(until))
 

@@ -73,6 +73,20 @@ class WorkerQualified(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class QualificationRevoked(Event):
+    """A worker's qualification withdrawn: the ``WorkerQualified`` that granted it was retracted
+    by a redaction, and the grades left no longer earn it (MTurk
+    DisassociateQualificationFromWorker), so paid HITs are no longer offered to them. Parents:
+    the retraction. Keyed by worker."""
+
+    schema_name: ClassVar[str] = "crowdlog.workers.QualificationRevoked"
+
+    worker_id: str
+    qualification: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewHeld(Event):
     """Grading's review of a gold (qualification) assignment, held with the worker's quality
     state (keyed by worker, after the assignment's grades): paid as reviewed once the worker

@@ -30,9 +30,9 @@ taken out exactly as it went in, and a new estimate is published, derived from t
 (lineage does not carry a retraction's taint through it). A retracted ``WorkerBlocked`` lifts
 that block, unless the estimate without the withdrawn grades is confidently below the bar
 again, which is a new block; a block whose event stays live stays, whatever grades go. A
-retracted ``WorkerQualified`` is lifted the same way (the platform keeps its grant: MTurk's
-revoke is not called). Retracted ids are remembered so a grade read after its retraction is
-never counted.
+retracted ``WorkerQualified`` is lifted the same way: granted again if the grades left still
+earn it, otherwise withdrawn on the platform too (``QualificationRevoked``). Retracted ids
+are remembered so a grade read after its retraction is never counted.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from streams.workers.models import (
     QUALIFICATION,
     AnswerGraded,
     AssignmentReviewed,
+    QualificationRevoked,
     ReviewHeld,
     WorkerBlocked,
     WorkerQualified,
@@ -58,7 +59,7 @@ from streams.workers.models import (
 )
 
 STAGE = "workers"
-STAGE_VERSION = "1.0.0"
+STAGE_VERSION = "1.1.0"  # 1.1.0: a retracted qualification the grades no longer earn is revoked
 
 # The retracted events this core holds something of (all keyed by ``worker:<id>``).
 FOLLOWED = frozenset(cls.schema_name for cls in (AnswerGraded, WorkerQualityEstimated,
@@ -239,7 +240,8 @@ def _on_retraction(state: WorkerState, retraction: EventRetracted,
         if state.qualified_id != gone:
             return []  # not the qualification in force
         state.qualified_id = None
-        return _qualify_if_due(state, retraction.event_id, at, config)
+        return (_qualify_if_due(state, retraction.event_id, at, config)
+                or _revoke(state, retraction, config))
     if retraction.retracted_type == ReviewHeld.schema_name:
         state.held = {a: h for a, h in state.held.items() if h["event_id"] != gone}
     return []
@@ -309,6 +311,25 @@ def _qualify_if_due(state: WorkerState, cause: str, at: datetime,
         reason=f"estimated accuracy {accuracy:.2f} ± {sd:.2f} after {state.gold_answers} "
                f"gold answers is confidently at least {config.bar:.2f}")
     return [qualified, *_release(state, meta.event_id, at, config)]
+
+
+def _revoke(state: WorkerState, retraction: EventRetracted,
+            config: QualityConfig) -> list[Event]:
+    """The platform's grant withdrawn: the qualification's event was retracted and the grades
+    left do not earn it again."""
+    if config.qualification is None:
+        return []
+    accuracy, sd = state.model.accuracy()
+    meta = new_meta(event_type=QualificationRevoked.schema_name,
+                    entity_id=f"{WORKER_KEY}{state.worker_id}",
+                    occurred_at=retraction.meta.occurred_at, producer=config.producer,
+                    provenance=Provenance("crowd", state.worker_id),
+                    parents=(retraction.event_id,), identity=[state.worker_id, "revoked"])
+    return [QualificationRevoked(
+        meta=meta, worker_id=state.worker_id, qualification=config.qualification,
+        reason=f"the qualification was withdrawn ({retraction.reason}); estimated accuracy "
+               f"{accuracy:.2f} ± {sd:.2f} after {state.gold_answers} gold answers does not "
+               f"earn it again")]
 
 
 def should_block(accuracy: float, sd: float, answers: float, config: QualityConfig) -> bool:

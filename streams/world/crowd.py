@@ -180,6 +180,15 @@ class SimulatedCrowd:
             if hit.request.qualification == qualification and not hit.request.gold:
                 self._resume(hit, at)
 
+    def revoke_qualification(self, worker_id: str, qualification: str, reason: str,
+                             at: datetime) -> None:
+        """Withdraw a qualification (DisassociateQualificationFromWorker): from then on the
+        worker is offered the qualification HITs again, not the paid ones requiring it."""
+        if not reason.strip():
+            raise ValueError("a revocation needs a reason")
+        self._not_before_clock(at)
+        self._grants.get(qualification, {}).pop(worker_id, None)
+
     def assignment_status(self, assignment_id: str) -> str:
         """``Submitted``, ``Approved`` or ``Rejected``; KeyError before it is submitted."""
         return self._submitted(assignment_id).status

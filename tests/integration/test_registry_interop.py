@@ -47,6 +47,7 @@ from streams.topics import (
     full_name,
 )
 from streams.worker import runner_config
+from streams.workers.models import QualificationRevoked, WorkerQualified
 from streams.world.generate import generate_world
 from streams.world.model import WorldConfig
 from tests.factories import PRODUCER, T0, record
@@ -67,14 +68,21 @@ def _every_event_type() -> list[Event]:
     fetched = next(e for e in events if isinstance(e, ProfileEnriched))
     hit = next(e for e in events if isinstance(e, HitPublished))
     asked = redaction()
-    # What an in-process run does not make: the bridge's MTurk HIT id, and an account the
-    # platform says is gone (whether a run meets one depends on the crowd's answers).
+    # What an in-process run does not make: the bridge's MTurk HIT id, an account the platform
+    # says is gone (whether a run meets one depends on the crowd's answers), and a revoked
+    # qualification (a redaction's).
     gone = ProfileUnavailable(
         meta=new_meta(event_type=ProfileUnavailable.schema_name, entity_id=accepted.entity_id,
                       occurred_at=T0, producer=PRODUCER, provenance=Provenance("twitter", "ad"),
                       parents=(accepted.event_id,), identity=["gone"]),
         platform="twitter", handle="ad", reason="suspended", detail="", fetch=0, attempts=1)
-    events += [hit_posted(hit, "mturk-sandbox", "3ZQK0EXAMPLEHIT", "test", T0), gone,
+    granted = next(e for e in events if isinstance(e, WorkerQualified))
+    revoked = QualificationRevoked(
+        meta=new_meta(event_type=QualificationRevoked.schema_name, entity_id=granted.entity_id,
+                      occurred_at=T0, producer=PRODUCER, provenance=granted.meta.provenance,
+                      parents=(granted.event_id,), identity=["revoked"]),
+        worker_id=granted.worker_id, qualification=granted.qualification, reason="redacted")
+    events += [hit_posted(hit, "mturk-sandbox", "3ZQK0EXAMPLEHIT", "test", T0), gone, revoked,
                rejection(accepted, fetched), asked, retraction(asked, accepted),
                dead_letter_message(topic="t", partition=0, offset=1, key=b"k", value=b"\x01",
                                    timestamp=T0, error="corrupt_event", reason="test",

@@ -16,6 +16,7 @@ from botocore.stub import Stubber
 from streams.crowd.bridge import Bridge
 from streams.crowd.events import (
     GrantQualification,
+    RevokeQualification,
     hit_request,
     platform_calls,
     submission_event,
@@ -33,6 +34,7 @@ from streams.tasks.models import AssignmentSubmitted, HitExpired, HitPosted, Hit
 from streams.workers.models import (
     QUALIFICATION,
     AssignmentReviewed,
+    QualificationRevoked,
     WorkerBlocked,
     WorkerQualified,
 )
@@ -274,3 +276,37 @@ def test_a_qualification_is_granted_on_the_platform(stubber: Any) -> None:
         WorldConfig(athletes=5, seed=4, workers=30))))
     simulated.grant_qualification("W1", QUALIFICATION, NOW)
     assert simulated.calls["grant_qualification"] == 1
+
+
+def test_a_revoked_qualification_is_withdrawn_on_the_platform(stubber: Any) -> None:
+    granted = qualified("W1")
+    meta = new_meta(event_type=QualificationRevoked.schema_name, entity_id="worker:W1",
+                    occurred_at=NOW, producer=WORKERS, provenance=Provenance("crowd", "W1"),
+                    parents=(granted.event_id,), identity=["W1", "revoked"])
+    revoked = QualificationRevoked(meta=meta, worker_id="W1", qualification=QUALIFICATION,
+                                   reason="gold answers redacted")
+    later = NOW + timedelta(minutes=1)
+    assert platform_calls(revoked, later) == [
+        RevokeQualification("W1", QUALIFICATION, "gold answers redacted", later)]
+    platform, stub = stubber
+    stub.add_response("list_qualification_types", {"QualificationTypes": [
+        {"QualificationTypeId": "QT1", "Name": QUALIFICATION}]}, {
+        "Query": QUALIFICATION, "MustBeRequestable": False, "MustBeOwnedByCaller": True,
+        "MaxResults": 100})
+    stub.add_response("disassociate_qualification_from_worker", {}, {
+        "QualificationTypeId": "QT1", "WorkerId": "W1", "Reason": "gold answers redacted"})
+    assert Bridge(platform, "test").hear(revoked) == []
+    assert platform.calls["disassociate_qualification_from_worker"] == 1
+    # the simulated crowd: a paid HIT only the one granted worker may take
+    world = generate_world(WorldConfig(athletes=5, seed=4, workers=30))
+    worker = world.workers[0].worker_id
+    paid = replace(hit_request(HITS[0], later), qualification=QUALIFICATION)
+    answered: dict[bool, int] = {}
+    for revoke in (False, True):
+        crowd = SimulatedCrowd(world)
+        crowd.grant_qualification(worker, QUALIFICATION, NOW)
+        if revoke:
+            crowd.revoke_qualification(worker, QUALIFICATION, "gold answers redacted", later)
+        crowd.create_hit(paid)
+        answered[revoke] = len(crowd.advance(later + timedelta(days=3)))
+    assert answered == {False: 1, True: 0}

@@ -18,6 +18,7 @@ from streams.simulation.local import LocalPipeline, run_local
 from streams.stage import Stage, State
 from streams.tasks.models import AssignmentSubmitted
 from streams.topics import LINEAGE_RETRACTIONS, RECORDS_RECEIVED, TASKS_ASSIGNMENTS, TASKS_HITS
+from streams.workers.models import QualificationRevoked, WorkerQualified
 from streams.world.generate import generate_world
 from streams.world.model import World, WorldConfig
 from tests.factories import T0, assignment, hit, record
@@ -208,4 +209,8 @@ def test_redacting_a_spammer_in_process_retracts_their_lineage_and_re_decides() 
     assert retracted == _descendants(events, spam)
     redecided = {e.entity_id for e in _live(events[len(before):]) if isinstance(e, Decision)}
     assert affected and affected <= redecided
+    # their answers counted, so they had qualified: with every gold answer gone, the grant goes
+    revoked = [e for e in events[len(before):] if isinstance(e, QualificationRevoked)]
+    assert [e.worker_id for e in revoked] == [spammer]
+    assert spammer not in {e.worker_id for e in _live(events) if isinstance(e, WorkerQualified)}
     pipeline.close()

@@ -394,6 +394,36 @@ def test_paid_hits_require_the_qualification_and_gold_hits_its_absence(stubbed: 
         .qualification_type_id == QUAL_TYPE
 
 
+def test_a_revocation_disassociates_the_qualification_and_is_safe_to_repeat(
+        stubbed: Any) -> None:
+    platform, stubber, _ = stubbed
+    platform = replace(platform, config=MTurkConfig(qualification_type_id=QUAL_TYPE))
+    reason = "the qualification was withdrawn (gold answers redacted)"
+    request = {"QualificationTypeId": QUAL_TYPE, "WorkerId": "W1", "Reason": reason}
+    score = {"QualificationTypeId": QUAL_TYPE, "WorkerId": "W1"}
+
+    def held(status: str) -> dict[str, Any]:
+        return {"Qualification": {"QualificationTypeId": QUAL_TYPE, "WorkerId": "W1",
+                                  "GrantTime": NOW, "IntegerValue": 1, "Status": status}}
+
+    stubber.add_response("disassociate_qualification_from_worker", {}, request)
+    platform.revoke_qualification("W1", QUALIFICATION, reason, NOW)
+    for status in ("Revoked", "Granted"):  # repeated: refused, then asked what stands
+        stubber.add_client_error("disassociate_qualification_from_worker", "RequestError",
+                                 "You cannot disassociate", expected_params=request)
+        stubber.add_response("get_qualification_score", held(status), score)
+    platform.revoke_qualification("W1", QUALIFICATION, reason, NOW)  # revoked already: done
+    with pytest.raises(PlatformRefused, match="cannot disassociate"):
+        platform.revoke_qualification("W1", QUALIFICATION, reason, NOW)  # still held
+    stubber.add_client_error("disassociate_qualification_from_worker", "RequestError",
+                             "no such worker", expected_params=request)
+    stubber.add_client_error("get_qualification_score", "RequestError",
+                             "You requested a Qualification that does not exist.",
+                             expected_params=score)
+    platform.revoke_qualification("W1", QUALIFICATION, reason, NOW)  # never held: done
+    stubber.assert_no_pending_responses()
+
+
 def test_a_grant_associates_the_qualification_silently(stubbed: Any) -> None:
     platform, stubber, _ = stubbed
     platform = replace(platform, config=MTurkConfig(qualification_type_id=QUAL_TYPE))

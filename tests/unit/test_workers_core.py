@@ -25,6 +25,7 @@ from streams.workers.models import (
     QUALIFICATION,
     AnswerGraded,
     AssignmentReviewed,
+    QualificationRevoked,
     ReviewHeld,
     WorkerBlocked,
     WorkerQualified,
@@ -548,6 +549,25 @@ def test_a_retracted_qualification_is_lifted_and_a_retracted_held_review_forgott
     held_review = next(e for e in _gold_assignment(0, True) if isinstance(e, ReviewHeld))
     quality.handle(undecided, retracted(held_review), QualityConfig())
     assert undecided.held == {}
+
+
+def test_a_retracted_qualification_the_grades_left_do_not_earn_is_revoked() -> None:
+    """A redaction takes back the gold answers that qualified the worker, then the grant."""
+    state, out = WorkerState("W"), []
+    inputs = [e for n in range(3) for e in _gold_assignment(n, True)]
+    for event in inputs:
+        out += quality.handle(state, event, QualityConfig())
+    granted = _of(WorkerQualified, out)[0]
+    for grade in [e for e in inputs if isinstance(e, AnswerGraded)][:6]:
+        quality.handle(state, retracted(grade), QualityConfig())
+    assert state.qualified  # its own event stands until it is retracted too
+    withdrawn = retracted(granted)
+    revoked = quality.handle(state, withdrawn, QualityConfig())
+    assert [type(e) for e in revoked] == [QualificationRevoked]
+    assert revoked[0].meta.parents == (withdrawn.event_id,)
+    assert (revoked[0].worker_id, revoked[0].qualification) == ("W", granted.qualification)
+    assert "3 gold answers" in revoked[0].reason and not state.qualified
+    assert quality.handle(state, withdrawn, QualityConfig()) == []  # redelivered: once
 
 
 # ---- grades follow enrichment's verdict ----------------------------------------------------
