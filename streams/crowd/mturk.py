@@ -86,6 +86,9 @@ class MTurkConfig:
                         "leave a field empty if there is none.")
     assignment_duration_seconds: int = 600
     auto_approval_delay_seconds: int = 3 * 24 * 3600  # the pipeline reviews well before
+    # A qualification HIT's review is held until its worker is qualified or blocked, which can
+    # take longer than 3 days: MTurk would approve (pay) it meanwhile. 30 days is MTurk's most.
+    held_auto_approval_delay_seconds: int = 30 * 24 * 3600
     qualification_requirements: tuple[Mapping[str, Any], ...] = ()
     qualification_type_id: str | None = None
     frame_height: int = 600
@@ -201,7 +204,9 @@ def create_hit_request(hit: HitRequest, config: MTurkConfig,
         "Keywords": config.keywords, "Reward": reward(hit.reward_cents),
         "AssignmentDurationInSeconds": config.assignment_duration_seconds,
         "LifetimeInSeconds": hit.lifetime_seconds,
-        "AutoApprovalDelayInSeconds": config.auto_approval_delay_seconds,
+        "AutoApprovalDelayInSeconds": (config.held_auto_approval_delay_seconds
+                                       if hit.gold and hit.qualification is not None
+                                       else config.auto_approval_delay_seconds),
         "MaxAssignments": hit.max_assignments,
         "Question": question_xml(hit, config),
         "RequesterAnnotation": hit.hit_id[:255],

@@ -390,6 +390,9 @@ def test_paid_hits_require_the_qualification_and_gold_hits_its_absence(stubbed: 
     gold = create_hit_request(request(qualification=QUALIFICATION, gold=True), platform.config,
                               QUAL_TYPE)
     assert gold["QualificationRequirements"][0]["Comparator"] == "DoesNotExist"
+    # its review is held until the worker is decided: MTurk must not approve it after 3 days
+    assert (sent["AutoApprovalDelayInSeconds"], gold["AutoApprovalDelayInSeconds"]) == (
+        3 * 24 * 3600, 30 * 24 * 3600)
     assert MTurkConfig.from_env({"CROWDLOG_MTURK_QUALIFICATION_TYPE": QUAL_TYPE}) \
         .qualification_type_id == QUAL_TYPE
 
