@@ -100,6 +100,7 @@ class Console:
     def __init__(self, engine: Engine, config: ConsoleConfig) -> None:
         self.engine, self.config = engine, config
         self.reader = IndexReader(self.engine)
+        self.lineage = redaction.LineageCache(self.engine)
         self.templates = _templates()
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -166,7 +167,8 @@ class Console:
         by = self.config.operator if submit else (self.config.operator or "console dry run")
         try:
             asked = redaction.parse(form, str(by), self.config.settings)
-            result = redaction.preview(self.engine, asked, self.config.settings)
+            result = redaction.preview(self.lineage.state(self.reader.freshness()), asked,
+                                       self.config.settings)
         except redaction.FormError as exc:
             return self.page(request, "redactions.html", 400, redactions=self.reader.redactions(),
                         form=form, error=str(exc))

@@ -11,14 +11,15 @@ the person, never an exception page.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+import threading
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
 from streams.lineage.commands import request_from_args
-from streams.lineage.core import LineageConfig, observe
+from streams.lineage.core import LineageConfig, LineageState, observe
 from streams.lineage.impact import Impact
 from streams.lineage.index_graph import load_state
 from streams.lineage.models import EventRetracted, RedactionRequested
@@ -78,10 +79,35 @@ def parse(form: Mapping[str, str], requested_by: str, settings: Settings,
         raise FormError(str(exc)) from None
 
 
-def preview(engine: Engine, request: RedactionRequested, settings: Settings) -> Preview:
-    """What ``request`` would retract, as ``crowdlog redact --dry-run`` computes it; nothing is
-    written. An event id the index does not hold is a ``FormError`` (a typo selects nothing)."""
-    state = load_state(engine)
+class LineageCache:
+    """The index's lineage state, loaded once for each state of the index instead of for each
+    preview: loading reads every event row, a preview only what its redaction reaches.
+
+    ``key`` names the index's state (the console's ``Freshness``: the index only grows, so its
+    event count moves with anything indexed). The graph is shared, read-only (propagating a
+    redaction reads it and never changes it); each caller gets its own copy of what is
+    retracted, which a preview adds to.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._loaded: tuple[Hashable, LineageState] | None = None
+        self.loads = 0
+
+    def state(self, key: Hashable) -> LineageState:
+        with self._lock:
+            if self._loaded is None or self._loaded[0] != key:
+                self._loaded = (key, load_state(self._engine))
+                self.loads += 1
+            shared = self._loaded[1]
+        return LineageState(graph=shared.graph, retracted=dict(shared.retracted))
+
+
+def preview(state: LineageState, request: RedactionRequested, settings: Settings) -> Preview:
+    """What ``request`` would retract from the index's lineage ``state`` (``load_state``), as
+    ``crowdlog redact --dry-run`` computes it; nothing is written. An event id the index does
+    not hold is a ``FormError`` (a typo selects nothing)."""
     unknown = [i for i in request.event_ids if i not in state.graph.nodes]
     if unknown:
         raise FormError(f"event: not in the index: {', '.join(unknown[:5])}")

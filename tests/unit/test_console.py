@@ -26,8 +26,10 @@ from sinks.tables import events, retractions
 from streams import metrics
 from streams.cli import build_parser
 from streams.codecs import default_codec
+from streams.console import redaction
 from streams.console.app import ConsoleConfig, create_app, read_only_engine
 from streams.console.commands import config_from
+from streams.console.redaction import LineageCache
 from streams.lineage.models import RedactionRequested
 from streams.settings import Settings
 from tests.console_index import BAD_ROW, UNDECODABLE, IndexFacts, build_index, sqlite_index
@@ -245,6 +247,19 @@ def test_the_dry_run_is_the_commands_own_and_writes_nothing(
     assert printed[0].startswith("events retracted: ") and not printed[0].startswith(
         "events retracted: 0 ")
     assert checksum(create_engine(facts.url)) == before
+
+
+def test_the_dry_run_loads_the_lineage_once_per_state_of_the_index(engine: Engine) -> None:
+    cache = LineageCache(engine)
+    first = cache.state("index at 2,380 events")
+    request = redaction.parse({"stage": "enrichment", "reason": "r"}, "me", SETTINGS)
+    shown = redaction.preview(first, request, SETTINGS)
+    again = redaction.preview(cache.state("index at 2,380 events"), request, SETTINGS)
+    assert cache.loads == 1  # the same index: the graph is not read again
+    assert shown.retracted and again.impact == shown.impact  # the first left the shared state
+    assert first.graph is cache.state("index at 2,380 events").graph
+    cache.state("index at 2,381 events")
+    assert cache.loads == 2  # something was indexed: read again
 
 
 def test_a_read_only_console_refuses_to_submit(client: TestClient, facts: IndexFacts) -> None:
