@@ -1,4 +1,5 @@
-"""The prediction stage as a service: one consumer loop around the pure core, with snapshots.
+"""The prediction stage as a service: one consumer loop around its declaration
+(``streams.prediction.stage``: its sources, and its step over the pure core), with snapshots.
 
 The model is global (every outcome teaches it about every athlete), so it cannot live in a
 partitioned Faust table; it lives in this process and is saved as a snapshot together with the
@@ -38,21 +39,14 @@ from streams.prediction import core, snapshots
 from streams.prediction.core import STAGE, PredictionConfig, PredictionState
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.prediction.snapshots import SnapshotError
+from streams.prediction.stage import prediction_stage
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.tools.log_reader import LogReader, PartitionRange, describe
-from streams.topics import (
-    ENRICHMENT_PROFILES,
-    LINEAGE_RETRACTIONS,
-    PREDICTION_OUTCOMES,
-    RECORDS_RECEIVED,
-    full_name,
-)
+from streams.topics import PREDICTION_OUTCOMES, full_name
 
 log = structlog.get_logger(__name__)
 
-# What the service reads; the in-process run (streams.simulation.local) feeds its core the same.
-INPUTS = (RECORDS_RECEIVED, ENRICHMENT_PROFILES, PREDICTION_OUTCOMES, LINEAGE_RETRACTIONS)
 Snapshot = tuple[PredictionState, dict[Any, int]]
 
 
@@ -173,7 +167,8 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
         report.restored_outcomes = state.outcomes
         log.info("prediction snapshot restored", outcomes=state.outcomes)
     producer = EventProducer(settings, codec)
-    topics = [full_name(spec, settings.topic_prefix) for spec in INPUTS]
+    stage = prediction_stage(state, config)  # rebuilds change ``state`` in place
+    topics = [full_name(spec, settings.topic_prefix) for spec in stage.sources]
     saved_at = idle_since = time.monotonic()
     stop = stop or threading.Event()
 
@@ -194,7 +189,7 @@ def run_prediction_service(settings: Settings, codec: Codec, config: PredictionC
                 produced = 0
                 with metrics.processing.time():
                     for consumed in batch.events:
-                        for output in core.handle(state, consumed.event, config):
+                        for output in stage.step(STAGE, None, consumed.event)[1]:
                             producer.send(output)
                             produced += 1
                             report.predictions += isinstance(output, PageViewsPredicted)

@@ -29,7 +29,6 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from streams.consensus.core import ConsensusConfig
 from streams.consensus.inference import WorkerModel
@@ -42,9 +41,8 @@ from streams.inprocess import InProcessRunner
 from streams.lineage.core import LineageConfig
 from streams.lineage.stage import lineage_stage
 from streams.pipeline import PipelineConfig, crowd_stages
-from streams.prediction import core as prediction
 from streams.prediction.core import PredictionConfig, PredictionState
-from streams.prediction.service import INPUTS as PREDICTION_INPUTS
+from streams.prediction.stage import prediction_stage
 from streams.simulation.convert import (
     gold_items,
     provider_records,
@@ -52,7 +50,7 @@ from streams.simulation.convert import (
     tell_crowd,
 )
 from streams.simulation.partners import outcome_event
-from streams.stage import Stage, State
+from streams.stage import State
 from streams.tasks.core import GoldItem, TaskConfig
 from streams.tasks.models import HitPublished
 from streams.workers.quality import WORKER_KEY, QualityConfig, WorkerState
@@ -120,15 +118,6 @@ class _FetchesAtOnce:
             return unavailable
 
 
-def _prediction_stage(state: PredictionState, config: PredictionConfig) -> Stage:
-    def step(_key: str, _stored: Mapping[str, Any] | None,
-             event: Event) -> tuple[State | None, list[Event]]:
-        return None, prediction.handle(state, event, config)
-
-    return Stage("prediction", PREDICTION_INPUTS, step, config.producer,
-                 state_key=lambda _event: "prediction", whole_log=True)
-
-
 @dataclass
 class LocalRun:
     """Everything the run emitted, in order, and the crowd it ran against."""
@@ -167,7 +156,7 @@ class LocalPipeline:
             self.prediction = PredictionState.fresh(PredictionConfig())
         stages = crowd_stages(config, workers, fetches=self._fetches)
         if self.prediction is not None:
-            stages.append(_prediction_stage(self.prediction, PredictionConfig()))
+            stages.append(prediction_stage(self.prediction, PredictionConfig()))
         if lineage is not None:
             stages.append(lineage_stage(lineage))
         self.runner = InProcessRunner(stages, through_json=through_json)

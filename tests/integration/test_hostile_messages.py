@@ -48,6 +48,7 @@ from streams.lineage.service import LineageReport, run_lineage_service
 from streams.prediction.core import PredictionConfig, PredictionState
 from streams.prediction.models import ModelEvaluated, PageViewsObserved, PageViewsPredicted
 from streams.prediction.service import PredictionReport, read_outcomes, run_prediction_service
+from streams.prediction.stage import SOURCES as PREDICTION_INPUTS
 from streams.producer import PRODUCER_DEFAULTS
 from streams.records.models import RecordReceived
 from streams.settings import Settings
@@ -57,7 +58,6 @@ from streams.topics import (
     CATALOGUE,
     CONSENSUS_RESULTS,
     DEADLETTER,
-    ENRICHMENT_PROFILES,
     LINEAGE_REDACTIONS,
     LINEAGE_RETRACTIONS,
     PREDICTION_METRICS,
@@ -80,8 +80,6 @@ EACH = 6  # hostile messages per topic (``hostile``)
 TOPICS = 7  # topics that carry them
 ALL = EACH * TOPICS
 KEY = "a snapshot key for the hostile-message test"
-PREDICTION_INPUTS = (RECORDS_RECEIVED, ENRICHMENT_PROFILES, PREDICTION_OUTCOMES,
-                     LINEAGE_RETRACTIONS)
 TIMEOUT = 120.0
 
 
