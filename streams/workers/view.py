@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import structlog
@@ -194,36 +195,45 @@ class QualityView:
 
 
 class _Position:
-    """How far the view has read, committed under its position group until a commit sticks.
+    """How far the view has read, committed under its position group until the broker confirms
+    it, partition by partition.
 
-    A commit that fails (the broker away, the coordinator moving) is made again on the next
-    round even if nothing new was read: committed only when something arrived, a position lost
-    in an outage stayed behind for good, and the crowd simulator, which waits for the view to
-    reach the end of ``workers.quality``, waited forever (a broker-outage test, lag 40).
+    A position counts as committed only when librdkafka's commit callback reports it without an
+    error, for the commit as a whole and for that partition. Until then it is committed again,
+    on the next round with something new read, or at most once every ``RETRY_SECONDS`` with
+    nothing new: a commit lost in an outage (refused at once, failed when answered, or failed
+    for one partition only) would otherwise leave the position behind for good, and the crowd
+    simulator, which waits for the view to reach the end of ``workers.quality``, would wait
+    forever (broker-outage runs: lag 40, and once 142, for six minutes).
     """
+
+    RETRY_SECONDS = 1.0
 
     def __init__(self) -> None:
         self._read: dict[tuple[str, int], int] = {}
-        self._unsaved = False
+        self._confirmed: dict[tuple[str, int], int] = {}
+        self._tried = float("-inf")
 
-    def save(self, consumer: Consumer, read: dict[tuple[str, int], int]) -> None:
-        """Record ``read`` and commit the whole position if any of it is not committed yet."""
-        if read:
-            self._read.update(read)
-            self._unsaved = True
-        if not self._unsaved:
+    def save(self, consumer: Consumer, read: dict[tuple[str, int], int],
+             now: float | None = None) -> None:
+        """Record ``read`` and commit every partition whose position is not confirmed yet."""
+        self._read.update(read)
+        pending = [TopicPartition(t, p, o) for (t, p), o in self._read.items()
+                   if self._confirmed.get((t, p)) != o]
+        now = time.monotonic() if now is None else now
+        if not pending or (not read and now - self._tried < self.RETRY_SECONDS):
             return
-        self._unsaved = False
+        self._tried = now
         try:
-            consumer.commit(offsets=[TopicPartition(t, p, o)
-                                     for (t, p), o in self._read.items()],
-                            asynchronous=True)
+            consumer.commit(offsets=pending, asynchronous=True)
         except KafkaException as exc:
-            self._unsaved = True
             log.warning("quality view could not record its position; trying again",
                         error=str(exc))
 
-    def on_commit(self, error: KafkaError | None, _partitions: list[TopicPartition]) -> None:
-        """librdkafka's answer to a commit (served while the view polls): retry a failed one."""
+    def on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """librdkafka's answer to a commit (served while the view polls): what it confirms."""
         if error is not None:
-            self._unsaved = True
+            return
+        for tp in partitions:
+            if tp.error is None and tp.offset >= 0:
+                self._confirmed[(tp.topic, tp.partition)] = tp.offset

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -618,16 +619,34 @@ class _Coordinator:
         self.committed.append([(tp.topic, tp.partition, tp.offset) for tp in offsets])
 
 
-def test_the_quality_view_commits_its_position_again_after_a_failed_commit() -> None:
-    """A position whose commit failed is committed on a later round with nothing new read:
-    the crowd simulator waits for it (a broker-outage run waited forever, lag 40)."""
+@dataclass
+class _Answered:
+    """A partition as librdkafka's commit callback hands it back, with its own error."""
+
+    topic: str
+    partition: int
+    offset: int
+    error: KafkaError | None = None
+
+
+def test_the_quality_view_commits_its_position_until_the_broker_confirms_it() -> None:
+    """A position is committed again until the commit callback confirms it: refused at once,
+    failed when answered, or failed for one partition only (a broker-outage run waited forever
+    on the crowd simulator, lag 40 once, 142 another time)."""
     position, broker = _Position(), _Coordinator()
-    position.save(broker, {("workers.quality", 3): 41})  # type: ignore[arg-type]
-    assert broker.committed == []
+    q3, q4 = ("workers.quality", 3, 41), ("workers.quality", 4, 7)
+    position.save(broker, {q3[:2]: 41}, now=0.0)  # type: ignore[arg-type]  # refused
     broker.down = False
-    position.save(broker, {})  # type: ignore[arg-type]
-    assert broker.committed == [[("workers.quality", 3, 41)]]
-    position.on_commit(KafkaError(KafkaError.REQUEST_TIMED_OUT), [])  # refused after sending
-    position.save(broker, {})  # type: ignore[arg-type]
-    position.save(broker, {})  # type: ignore[arg-type]  # then nothing is left to commit
-    assert broker.committed == [[("workers.quality", 3, 41)]] * 2
+    position.save(broker, {}, now=0.5)  # type: ignore[arg-type]  # nothing new: not yet
+    assert broker.committed == []
+    position.save(broker, {}, now=1.0)  # type: ignore[arg-type]
+    position.on_commit(KafkaError(KafkaError.REQUEST_TIMED_OUT), [])  # failed when answered
+    position.save(broker, {q4[:2]: 7}, now=1.2)  # type: ignore[arg-type]  # new: at once
+    assert broker.committed == [[q3], [q3, q4]]
+    position.on_commit(None, [_Answered(*q3, KafkaError(KafkaError.NOT_COORDINATOR)),  # type: ignore[list-item]
+                              _Answered(*q4)])
+    position.save(broker, {}, now=2.5)  # type: ignore[arg-type]
+    assert broker.committed[-1] == [q3]  # only the partition that failed
+    position.on_commit(None, [_Answered(*q3)])  # type: ignore[list-item]
+    position.save(broker, {}, now=4.0)  # type: ignore[arg-type]  # all confirmed: nothing
+    assert len(broker.committed) == 3
