@@ -62,7 +62,6 @@ from streams.events.deadletter import (
 )
 from streams.events.ids import new_meta
 from streams.events.model import Event, Producer, Provenance
-from streams.kafka import clients
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.tasks.models import (
@@ -263,13 +262,14 @@ def read_log(settings: Settings, codec: Codec) -> list[Event]:
 def run_bridge(settings: Settings, codec: Codec, platform: BridgedPlatform, *,
                poll_interval: float = 5.0, idle_timeout: float | None = None,
                report_every: float = 30.0, retry_wait: float = 5.0,
-               session_timeout: float = 10.0, group_instance_id: str | None = None,
+               group_instance_id: str | None = None,
                stop: threading.Event | None = None) -> Bridge:
     """Run until ``stop`` (or ``idle_timeout`` seconds without an event in or out, counted
     once the group has given the bridge its partitions and it has read them to the end).
 
-    ``session_timeout`` is how long the group waits before a killed bridge's partitions go
-    to its restarted self; with ``group_instance_id`` (static membership) they go at once.
+    ``settings.session_timeout`` is how long the group waits before a killed bridge's
+    partitions go to its restarted self; with ``group_instance_id`` (static membership) they go
+    at once.
     """
     stop = stop or threading.Event()
     bridge = Bridge(platform, settings.instance)
@@ -283,9 +283,8 @@ def run_bridge(settings: Settings, codec: Codec, platform: BridgedPlatform, *,
                        group_id=f"{settings.topic_prefix}crowdlog-bridge-{platform.name}",
                        start_offsets=(lambda _partitions: {}) if platform.replays else None,
                        deadletter=producer,
-                       config={**clients.session(session_timeout),
-                               **({"group.instance.id": group_instance_id}
-                                  if group_instance_id else {})}) as consumer:
+                       config={"group.instance.id": group_instance_id}
+                       if group_instance_id else None) as consumer:
         while not stop.is_set():
             active = False
             for batch in consumer.batches(max_size=500, poll_timeout=0.2, idle_timeout=0):

@@ -48,7 +48,6 @@ def crowd_bridge(args: argparse.Namespace, settings: Settings) -> int:
     instance = os.environ.get("CROWDLOG_GROUP_INSTANCE_ID")
     bridge = run_bridge(settings, default_codec(), platform, poll_interval=args.poll_seconds,
                         idle_timeout=args.idle_timeout,
-                        session_timeout=settings.session_timeout,
                         group_instance_id=f"{instance}-bridge" if instance else None, stop=stop)
     report = bridge.report()
     print(f"bridge ({platform.name}): {report['hits_posted']} HITs posted, "

@@ -152,11 +152,9 @@ def run_crowd_service(settings: Settings, codec: Codec, world: World, *, pipelin
     # Always from the beginning: a restarted crowd hears every HIT, block and review again.
     # A broker away for longer than the session takes the partitions away, and the restarted
     # broker gives them back only once the old session has expired: the crowd waits for that
-    # (see ``_settle``), so the session is as short as the worker's.
+    # (see ``_settle``); its session is every group's (``Settings.session_timeout``).
     with EventConsumer(settings, codec, topics, group_id=f"{pipeline_group}-crowd",
-                       start_offsets=lambda partitions: {},
-                       config={"session.timeout.ms": "10000",
-                               "heartbeat.interval.ms": "2500"}) as consumer:
+                       start_offsets=lambda partitions: {}) as consumer:
         listener = _Listener(world, crowd, consumer, summary, poll_interval)
         stop = stop or threading.Event()
         while not stop.is_set():
