@@ -86,9 +86,9 @@ def measure_set(name: str, answers: Sequence[tuple[str, str, str]], truth: Mappi
             copied = copy.deepcopy(model)
             copied.config = config
             copied.settle()
-            settled[key] = _accuracy({item: _label(copied, item) for item in gold}, truth)
+            settled[key] = accuracy({item: _label(copied, item) for item in gold}, truth)
         final[point] = settled[key]
-    return SetScores(name, _accuracy(at_the_time, truth), final, advantage)
+    return SetScores(name, accuracy(at_the_time, truth), final, advantage)
 
 
 def choose(scores: Sequence[SetScores], best_batch: Mapping[str, float]) -> str:
@@ -126,6 +126,7 @@ def _label(model: OnlineDawidSkene, item: str) -> str | None:
     return decision[0] if decision else None
 
 
-def _accuracy(decided: Mapping[str, str | None], truth: Mapping[str, str]) -> float:
+def accuracy(decided: Mapping[str, str | None], truth: Mapping[str, str]) -> float:
+    """Share of the gold items that were decided whose decision is the gold label."""
     gold = [item for item in truth if item in decided]
     return sum(decided[item] == truth[item] for item in gold) / len(gold) if gold else 0.0

@@ -79,3 +79,16 @@ def test_benchmark_table_reports_leave_one_out_beside_in_sample() -> None:
     # c is scored with x (chosen on a and b), in-sample with y (chosen with c's own gold)
     assert row.split()[7:10] == ["0.5000", "0.1000", "1.0000"]
     assert "on 1 of 3 data sets" in text  # a and c: each scored with the choice of the other two
+
+
+def test_benchmark_counts_each_methods_sets_at_the_per_set_best() -> None:
+    reference = {"crowd_kit": "1.4.2", "methods": {"DawidSkene": {}, "GLAD": {}}, "sets": {
+        "a": {"DawidSkene": {"accuracy": 0.8}, "GLAD": {"accuracy": 0.7}},
+        "b": {"DawidSkene": {"accuracy": 0.6}, "GLAD": {"accuracy": 0.7}},
+        "c": {"DawidSkene": {"accuracy": 0.8}, "GLAD": {"accuracy": 0.8}}}}
+    scores = [_scores("a", 0.81, 0.79), _scores("b", 0.82, 0.80), _scores("c", 0.1, 1.0)]
+    text = render(scores, reference)
+    assert "  DawidSkene: 2 of 3" in text and "  GLAD: 2 of 3" in text
+    # only b meets its bar when scored with the point chosen on the other two sets
+    assert "  ours, leave-one-out: 1 of 3" in text
+    assert "  ours, at the time: 0 of 3" in text
