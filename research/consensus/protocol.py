@@ -1,7 +1,8 @@
 """Leave-one-data-set-out: the settings of the online model chosen without the scored set's gold.
 
-The online model reads each answer once, in order; how it then settles (converge the full
-confusions, the one-coin readings or neither; blend in the time-local model or not; fixed or
+The online model reads each answer once, in order, under a prior on how often workers have
+class-specific biases (:data:`PRIORS`); how it then settles (converge the full confusions,
+the one-coin readings or neither; blend in the time-local model or not; fixed or
 empirical-Bayes priors) is a choice among a small grid, :data:`GRID`. A choice made by
 looking at a set's gold overfits that set, so the protocol scores each data set with the
 grid point that does best on the *other* sets (most sets at or above their best batch
@@ -9,8 +10,8 @@ method, then the highest mean margin over it), and reports beside it the in-samp
 the grid point chosen on every set including the scored one, so the gap is visible.
 :data:`research.consensus.config.DEFAULT` is the all-sets choice.
 
-The answer pass does not depend on the grid, so each set is read once and the model is
-copied before each settling; grid points that settle the same way on a set (a margin on
+The answer pass does not depend on the settling, so each set is read once per prior and the
+model is copied before each settling; grid points that settle the same way on a set (a margin on
 the same side of the set's measured advantage) are computed once.
 
 Pure apart from the time it takes: :func:`measure_set` runs the model, :func:`choose` and
@@ -46,30 +47,59 @@ GRID: dict[str, dict[str, object]] = {
 """Every setting the protocol chooses, simplest first: ties go to the earlier point."""
 
 
+PRIORS: dict[str, dict[str, object]] = {
+    f"log-odds={odds:g}": {"full_model_log_odds": odds} for odds in (-8.0, -3.0, 0.0)}
+"""The answer pass's prior log-odds of a worker's full confusion against one-coin (the live
+stage's :class:`~streams.consensus.confusion.InferenceConfig`): -8 was first picked by looking
+at the public sets, so it is a setting of the protocol like the settling, strongest first."""
+
+
 @dataclass(frozen=True)
 class SetScores:
-    """One data set under every grid point: the accuracy at the time and after settling."""
+    """One data set under every grid point: the accuracy at the time and after settling.
+
+    Grid points are ``"<prior> <settling>"`` (:data:`PRIORS` then :data:`GRID` keys);
+    ``at_the_time`` has one entry per point too (the answer pass of its prior), and
+    ``advantage`` the full reading's prequential advantage per prior.
+    """
 
     name: str
-    at_the_time: float
+    at_the_time: dict[str, float]
     final: dict[str, float]
-    advantage: float
+    advantage: dict[str, float]
 
 
 def measure_set(name: str, answers: Sequence[tuple[str, str, str]], truth: Mapping[str, str],
-                base: OnlineConfig = DEFAULT,
-                grid: Mapping[str, Mapping[str, object]] = GRID) -> SetScores:
-    """Read ``(item, worker, label)`` answers once in order, then settle under each grid point.
+                *, base: OnlineConfig = DEFAULT,
+                grid: Mapping[str, Mapping[str, object]] = GRID,
+                priors: Mapping[str, Mapping[str, object]] = PRIORS) -> SetScores:
+    """Read ``(item, worker, label)`` answers once per prior, in order; settle under each point.
 
     Accuracy is the share of the gold items with answers labelled with the gold label.
 
     >>> answers = [("t1", "ann", "a"), ("t1", "bob", "a"), ("t2", "ann", "b"),
     ...            ("t2", "bob", "b"), ("t2", "cy", "a")]
     >>> scores = measure_set("toy", answers, {"t1": "a", "t2": "b"})
-    >>> scores.at_the_time, set(scores.final.values())
-    (1.0, {1.0})
+    >>> set(scores.at_the_time.values()), set(scores.final.values())
+    ({1.0}, {1.0})
     """
-    model = OnlineDawidSkene(replace(base, empirical_bayes=False))
+    at_the_time: dict[str, float] = {}
+    final: dict[str, float] = {}
+    advantage: dict[str, float] = {}
+    for prior, settings in priors.items():
+        config = replace(base, empirical_bayes=False, **settings)  # type: ignore[arg-type]
+        time_score, settled, advantage[prior] = _measure_pass(answers, truth, config, grid)
+        for point, score in settled.items():
+            final[f"{prior} {point}"] = score
+            at_the_time[f"{prior} {point}"] = time_score
+    return SetScores(name, at_the_time, final, advantage)
+
+
+def _measure_pass(answers: Sequence[tuple[str, str, str]], truth: Mapping[str, str],
+                  base: OnlineConfig, grid: Mapping[str, Mapping[str, object]],
+                  ) -> tuple[float, dict[str, float], float]:
+    """One answer pass under ``base``: accuracy at the time, per settling point, advantage."""
+    model = OnlineDawidSkene(base)
     at_the_time: dict[str, str | None] = {}
     for item, worker, label in answers:
         model.observe(item, worker, label)
@@ -88,7 +118,7 @@ def measure_set(name: str, answers: Sequence[tuple[str, str, str]], truth: Mappi
             copied.settle()
             settled[key] = accuracy({item: _label(copied, item) for item in gold}, truth)
         final[point] = settled[key]
-    return SetScores(name, accuracy(at_the_time, truth), final, advantage)
+    return accuracy(at_the_time, truth), final, advantage
 
 
 def choose(scores: Sequence[SetScores], best_batch: Mapping[str, float]) -> str:
@@ -101,8 +131,8 @@ def choose(scores: Sequence[SetScores], best_batch: Mapping[str, float]) -> str:
     leave-one-out choices met the target most often; mean margin alone chose, for
     bluebird, a point that never converges the full confusions (-0.31).
 
-    >>> a = SetScores("a", 0.8, {"x": 0.8, "y": 0.9}, 0.0)
-    >>> b = SetScores("b", 0.8, {"x": 0.7, "y": 0.6}, 0.0)
+    >>> a = SetScores("a", {}, {"x": 0.8, "y": 0.9}, {})
+    >>> b = SetScores("b", {}, {"x": 0.7, "y": 0.6}, {})
     >>> choose([a, b], {"a": 0.85, "b": 0.65}), choose([a], {"a": 0.85})
     ('x', 'y')
     """
