@@ -22,13 +22,17 @@ def crowd_bridge(args: argparse.Namespace, settings: Settings) -> int:
     platform: BridgedPlatform
     if args.platform == "mturk":
         from streams.crowd.mturk import MTurkConfig, MTurkPlatform, mturk_client
+        from streams.crowd.notifications import sqs_client
 
         try:
             config = MTurkConfig.from_env()
         except (OSError, ValueError) as exc:
             print(f"crowdlog: {exc}", file=sys.stderr)
             return 2
-        platform = MTurkPlatform(mturk_client(config), config)
+        mturk = MTurkPlatform(mturk_client(config), config)
+        if config.notify_queue_url:
+            mturk.listen(sqs_client(config.notify_queue_url))
+        platform = mturk
     else:
         if not args.world:
             print("crowdlog: --platform simulated needs --world DIR", file=sys.stderr)

@@ -50,6 +50,7 @@ import structlog
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
+from streams.crowd.notifications import NotificationQueue, notification, queue_region
 from streams.crowd.platform import HitRequest, PlatformRefused, PlatformUnavailable, Submission
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ _SUBMIT_URL = {True: "https://workersandbox.mturk.com/mturk/externalSubmit",
 _HTML_QUESTION_NS = ("http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/"
                      "2011-11-11/HTMLQuestion.xsd")
 _RETRIED = frozenset({"ServiceFault", "ThrottlingException", "Throttling",
-                      "TooManyRequestsException", "ServiceUnavailable"})
+                      "TooManyRequestsException", "ServiceUnavailable",
+                      "RequestThrottled", "InternalError"})  # the last two: SQS's
 _TOKEN_CHARS = 64
 _HIT_ID = re.compile(r"\b[A-Z0-9]{30}\b")
 _FEE_FREE_MAX = 9  # up to 9 assignments: 20% commission; 10 or more: 40%
@@ -95,6 +97,10 @@ class MTurkConfig:
     attempts: int = 5
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 30.0
+    # submissions announced on this SQS queue (streams.crowd.notifications) instead of polling
+    # every open HIT each round; every HIT is still polled at start and this often after
+    notify_queue_url: str | None = None
+    reconcile_seconds: int = 900
 
     @property
     def endpoint(self) -> str:
@@ -109,8 +115,10 @@ class MTurkConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> MTurkConfig:
         """``CROWDLOG_MTURK_PRODUCTION=1`` for real money (default: the sandbox),
         ``CROWDLOG_MTURK_ASSIGNMENT_SECONDS``, ``CROWDLOG_MTURK_QUALIFICATIONS`` (a JSON file
-        holding a list of MTurk QualificationRequirement objects), and
-        ``CROWDLOG_MTURK_QUALIFICATION_TYPE`` (the id of the type the pipeline grants)."""
+        holding a list of MTurk QualificationRequirement objects),
+        ``CROWDLOG_MTURK_QUALIFICATION_TYPE`` (the id of the type the pipeline grants),
+        ``CROWDLOG_MTURK_NOTIFY_QUEUE`` (an SQS queue URL for submission notifications) and
+        ``CROWDLOG_MTURK_RECONCILE_SECONDS`` (how often every HIT is polled even so)."""
         env = os.environ if env is None else env
         requirements: tuple[Mapping[str, Any], ...] = ()
         path = env.get("CROWDLOG_MTURK_QUALIFICATIONS")
@@ -120,11 +128,16 @@ class MTurkConfig:
             if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
                 raise ValueError("CROWDLOG_MTURK_QUALIFICATIONS must hold a JSON list of objects")
             requirements = tuple(loaded)
+        queue = env.get("CROWDLOG_MTURK_NOTIFY_QUEUE") or None
+        if queue:
+            queue_region(queue)  # refuse a malformed URL at start, not at the first round
         return cls(sandbox=env.get("CROWDLOG_MTURK_PRODUCTION", "0") != "1",
                    assignment_duration_seconds=int(
                        env.get("CROWDLOG_MTURK_ASSIGNMENT_SECONDS", "600")),
                    qualification_requirements=requirements,
-                   qualification_type_id=env.get("CROWDLOG_MTURK_QUALIFICATION_TYPE") or None)
+                   qualification_type_id=env.get("CROWDLOG_MTURK_QUALIFICATION_TYPE") or None,
+                   notify_queue_url=queue,
+                   reconcile_seconds=int(env.get("CROWDLOG_MTURK_RECONCILE_SECONDS", "900")))
 
 
 def mturk_client(config: MTurkConfig) -> MTurkClient:
@@ -303,6 +316,9 @@ class MTurkPlatform:
     _seen: set[str] = field(default_factory=set)
     _approved: set[str] = field(default_factory=set)
     _qualification_types: dict[str, str] = field(default_factory=dict)  # name -> type id
+    notifications: NotificationQueue | None = None
+    _notifying: set[str] = field(default_factory=set)  # HIT types set up to notify
+    _reconciled_at: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -333,6 +349,13 @@ class MTurkPlatform:
         """Assignments already on the log: polling does not hand them out again."""
         self._seen.update(s.assignment_id for s in submissions)
 
+    def listen(self, sqs: Any) -> None:
+        """Take submissions from the configured notification queue through the SQS client
+        ``sqs`` (:func:`streams.crowd.notifications.sqs_client`), with this adapter's retries."""
+        if not self.config.notify_queue_url:
+            raise ValueError("no notification queue configured (CROWDLOG_MTURK_NOTIFY_QUEUE)")
+        self.notifications = NotificationQueue(sqs, self.config.notify_queue_url, self.call_on)
+
     def platform_hit_id(self, hit_id: str) -> str | None:
         posted = self._hits.get(hit_id)
         return posted.platform_hit_id if posted else None
@@ -349,6 +372,7 @@ class MTurkPlatform:
         try:
             response = self._call("create_hit", **create_hit_request(hit, self.config, type_id))
             platform_hit_id: str = response["HIT"]["HITId"]
+            self._notify(response["HIT"].get("HITTypeId"))
         except PlatformRefused as exc:
             if not _already_exists(exc):
                 raise
@@ -484,23 +508,52 @@ class MTurkPlatform:
     def advance(self, until: datetime) -> list[Submission]:
         """New submissions of every HIT still taking or finishing work at ``until``.
 
-        ListAssignmentsForHIT, page by page; an assignment is handed out once. A HIT is polled
-        until its expiry plus the assignment duration (work accepted before the expiry may
-        still be submitted). An answer that cannot be read goes to ``unreadable``.
+        Without a notification queue, or when a full poll is due (the first round, then
+        every ``reconcile_seconds``), ListAssignmentsForHIT of every such HIT, page by page.
+        Otherwise the submissions the queue announced, one GetAssignment each. A HIT is
+        polled until its expiry plus the assignment duration (work accepted before the
+        expiry may still be submitted). An assignment is handed out once; an answer that
+        cannot be read goes to ``unreadable``.
         """
-        found: list[Submission] = []
-        for posted in list(self._hits.values()):
-            if posted.poll_until < until:
+        queue = self.notifications
+        due = (self._reconciled_at is None or until >= self._reconciled_at
+               + timedelta(seconds=self.config.reconcile_seconds))
+        if queue is None or due:
+            self._reconciled_at = until
+            found = [self._hand_out(posted, assignment)
+                     for posted in list(self._hits.values()) if posted.poll_until >= until
+                     for assignment in self._assignments(posted.platform_hit_id)]
+        else:
+            found = self._notified(queue)
+        return sorted((s for s in found if s is not None),
+                      key=lambda s: (s.submitted_at, s.hit_id, s.assignment_id))
+
+    def _notified(self, queue: NotificationQueue) -> list[Submission | None]:
+        """The submissions the queue announced, then the queue's messages deleted."""
+        notified, receipts = queue.receive()
+        by_platform_id = {posted.platform_hit_id: posted for posted in self._hits.values()}
+        found = []
+        for note in notified:
+            posted = by_platform_id.get(note.platform_hit_id)
+            if posted is None or note.assignment_id in self._seen:
+                continue  # not one of ours, or already handed out
+            try:
+                response = self._call("get_assignment", AssignmentId=note.assignment_id)
+            except PlatformRefused as exc:
+                log.warning("notified assignment not readable; the next full poll covers it",
+                            assignment_id=note.assignment_id, code=exc.code)
                 continue
-            for assignment in self._assignments(posted.platform_hit_id):
-                assignment_id = assignment["AssignmentId"]
-                if assignment_id in self._seen:
-                    continue
-                self._seen.add(assignment_id)
-                submission = self._submission(posted.request, assignment)
-                if submission is not None:
-                    found.append(submission)
-        return sorted(found, key=lambda s: (s.submitted_at, s.hit_id, s.assignment_id))
+            found.append(self._hand_out(posted, response["Assignment"]))
+        queue.delete(receipts)
+        return found
+
+    def _hand_out(self, posted: _Posted, assignment: Mapping[str, Any]) -> Submission | None:
+        """The assignment as a submission the first time it is seen, else ``None``."""
+        assignment_id = assignment["AssignmentId"]
+        if assignment_id in self._seen:
+            return None
+        self._seen.add(assignment_id)
+        return self._submission(posted.request, assignment)
 
     def next_submission_at(self) -> datetime | None:
         """Unknown on a real platform: it is polled."""
@@ -537,11 +590,16 @@ class MTurkPlatform:
     # --- calls ----------------------------------------------------------------------------------
 
     def _call(self, operation: str, **request: Any) -> Any:
-        """One API call: throttling and faults retried with backoff, refusals raised at once."""
+        """One Mechanical Turk call (:meth:`call_on` its client)."""
+        return self.call_on(self.client, operation, **request)
+
+    def call_on(self, client: Any, operation: str, **request: Any) -> Any:
+        """One API call on ``client`` (Mechanical Turk's, or the notification queue's SQS
+        client): throttling and faults retried with backoff, refusals raised at once."""
         for attempt in range(1, self.config.attempts + 1):
             self.calls[operation] += 1
             try:
-                return getattr(self.client, operation)(**request)
+                return getattr(client, operation)(**request)
             except ClientError as exc:
                 error = exc.response.get("Error", {})
                 code, message = str(error.get("Code", "")), str(error.get("Message", ""))
@@ -559,6 +617,14 @@ class MTurkPlatform:
                         problem=problem, wait=round(wait, 2))
             self.sleep(wait)
         raise PlatformUnavailable(f"{operation} failed {self.config.attempts} times: {problem}")
+
+    def _notify(self, hit_type_id: str | None) -> None:
+        """Set a HIT type up to announce its submissions on the queue, once per type."""
+        if self.notifications is None or not hit_type_id or hit_type_id in self._notifying:
+            return
+        self._call("update_notification_settings", HITTypeId=hit_type_id,
+                   Notification=notification(self.notifications.queue_url), Active=True)
+        self._notifying.add(hit_type_id)
 
     def _known(self, hit_id: str) -> _Posted:
         posted = self._hits.get(hit_id)
