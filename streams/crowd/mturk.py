@@ -372,13 +372,14 @@ class MTurkPlatform:
         try:
             response = self._call("create_hit", **create_hit_request(hit, self.config, type_id))
             platform_hit_id: str = response["HIT"]["HITId"]
-            self._notify(response["HIT"].get("HITTypeId"))
         except PlatformRefused as exc:
             if not _already_exists(exc):
                 raise
             platform_hit_id = self._existing_hit(hit.hit_id, exc)
             log.info("HIT already created; recovered its id", hit_id=hit.hit_id,
                      platform_hit_id=platform_hit_id)
+        else:
+            self._notify(response["HIT"].get("HITTypeId"))
         self._hits[hit.hit_id] = self._posted(hit, platform_hit_id)
         return platform_hit_id
 
@@ -512,30 +513,50 @@ class MTurkPlatform:
         every ``reconcile_seconds``), ListAssignmentsForHIT of every such HIT, page by page.
         Otherwise the submissions the queue announced, one GetAssignment each. A HIT is
         polled until its expiry plus the assignment duration (work accepted before the
-        expiry may still be submitted). An assignment is handed out once; an answer that
-        cannot be read goes to ``unreadable``.
+        expiry may still be submitted). An answer that cannot be read goes to ``unreadable``.
+
+        An assignment is handed out once, and only by a round whose every call succeeded: a
+        round that fails part-way (the platform away after every retry) hands out nothing,
+        so the bridge's retry finds the same assignments again.
         """
         queue = self.notifications
         due = (self._reconciled_at is None or until >= self._reconciled_at
                + timedelta(seconds=self.config.reconcile_seconds))
         if queue is None or due:
+            read = self._polled(until)
             self._reconciled_at = until
-            found = [self._hand_out(posted, assignment)
-                     for posted in list(self._hits.values()) if posted.poll_until >= until
-                     for assignment in self._assignments(posted.platform_hit_id)]
         else:
-            found = self._notified(queue)
-        return sorted((s for s in found if s is not None),
-                      key=lambda s: (s.submitted_at, s.hit_id, s.assignment_id))
+            read = self._notified(queue)
+        self._seen.update(read)
+        found = []
+        for item in read.values():
+            if isinstance(item, UnreadableSubmission):
+                self.unreadable.append(item)
+                log.warning("unreadable answer", hit_id=item.hit_id,
+                            assignment_id=item.assignment_id, reason=item.reason)
+            else:
+                found.append(item)
+        return sorted(found, key=lambda s: (s.submitted_at, s.hit_id, s.assignment_id))
 
-    def _notified(self, queue: NotificationQueue) -> list[Submission | None]:
-        """The submissions the queue announced, then the queue's messages deleted."""
+    def _polled(self, until: datetime) -> dict[str, Submission | UnreadableSubmission]:
+        """Every assignment not yet handed out of every HIT still polled at ``until``."""
+        read: dict[str, Submission | UnreadableSubmission] = {}
+        for posted in list(self._hits.values()):
+            if posted.poll_until < until:
+                continue
+            for assignment in self._assignments(posted.platform_hit_id):
+                if assignment["AssignmentId"] not in self._seen:
+                    read[assignment["AssignmentId"]] = self._read(posted.request, assignment)
+        return read
+
+    def _notified(self, queue: NotificationQueue) -> dict[str, Submission | UnreadableSubmission]:
+        """The assignments the queue announced, then the queue's messages deleted."""
         notified, receipts = queue.receive()
         by_platform_id = {posted.platform_hit_id: posted for posted in self._hits.values()}
-        found = []
+        read: dict[str, Submission | UnreadableSubmission] = {}
         for note in notified:
             posted = by_platform_id.get(note.platform_hit_id)
-            if posted is None or note.assignment_id in self._seen:
+            if posted is None or note.assignment_id in self._seen or note.assignment_id in read:
                 continue  # not one of ours, or already handed out
             try:
                 response = self._call("get_assignment", AssignmentId=note.assignment_id)
@@ -543,17 +564,9 @@ class MTurkPlatform:
                 log.warning("notified assignment not readable; the next full poll covers it",
                             assignment_id=note.assignment_id, code=exc.code)
                 continue
-            found.append(self._hand_out(posted, response["Assignment"]))
+            read[note.assignment_id] = self._read(posted.request, response["Assignment"])
         queue.delete(receipts)
-        return found
-
-    def _hand_out(self, posted: _Posted, assignment: Mapping[str, Any]) -> Submission | None:
-        """The assignment as a submission the first time it is seen, else ``None``."""
-        assignment_id = assignment["AssignmentId"]
-        if assignment_id in self._seen:
-            return None
-        self._seen.add(assignment_id)
-        return self._submission(posted.request, assignment)
+        return read
 
     def next_submission_at(self) -> datetime | None:
         """Unknown on a real platform: it is polled."""
@@ -570,19 +583,17 @@ class MTurkPlatform:
             if not token:
                 return
 
-    def _submission(self, hit: HitRequest, assignment: Mapping[str, Any]) -> Submission | None:
+    def _read(self, hit: HitRequest,
+              assignment: Mapping[str, Any]) -> Submission | UnreadableSubmission:
         accepted = assignment.get("AcceptTime") or assignment.get("SubmitTime") or self.now()
         submitted = assignment.get("SubmitTime") or accepted
         answer = str(assignment.get("Answer", ""))
         try:
             answers = parse_answers(answer, hit.platforms)
         except MalformedAnswer as exc:
-            self.unreadable.append(UnreadableSubmission(
-                assignment["AssignmentId"], hit.hit_id, assignment.get("WorkerId", ""), answer,
-                str(exc), submitted))
-            log.warning("unreadable answer", hit_id=hit.hit_id,
-                        assignment_id=assignment["AssignmentId"], reason=str(exc))
-            return None
+            return UnreadableSubmission(assignment["AssignmentId"], hit.hit_id,
+                                        assignment.get("WorkerId", ""), answer, str(exc),
+                                        submitted)
         return Submission(assignment_id=assignment["AssignmentId"], hit_id=hit.hit_id,
                           worker_id=assignment["WorkerId"], answers=answers,
                           accepted_at=accepted, submitted_at=submitted)
@@ -619,11 +630,20 @@ class MTurkPlatform:
         raise PlatformUnavailable(f"{operation} failed {self.config.attempts} times: {problem}")
 
     def _notify(self, hit_type_id: str | None) -> None:
-        """Set a HIT type up to announce its submissions on the queue, once per type."""
+        """Set a HIT type up to announce its submissions on the queue, once per type.
+
+        A refusal (a queue Mechanical Turk may not write to) or an outage does not undo the
+        HIT just created: it is logged, the HIT's submissions come with the full polls
+        until a later HIT of the type sets it up."""
         if self.notifications is None or not hit_type_id or hit_type_id in self._notifying:
             return
-        self._call("update_notification_settings", HITTypeId=hit_type_id,
-                   Notification=notification(self.notifications.queue_url), Active=True)
+        try:
+            self._call("update_notification_settings", HITTypeId=hit_type_id,
+                       Notification=notification(self.notifications.queue_url), Active=True)
+        except (PlatformRefused, PlatformUnavailable) as exc:
+            log.warning("HIT type not set up to notify; its submissions wait for full polls",
+                        hit_type_id=hit_type_id, problem=str(exc))
+            return
         self._notifying.add(hit_type_id)
 
     def _known(self, hit_id: str) -> _Posted:

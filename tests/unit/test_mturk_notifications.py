@@ -188,3 +188,18 @@ def test_the_queue_is_configured_from_the_environment() -> None:
         MTurkConfig.from_env({"CROWDLOG_MTURK_NOTIFY_QUEUE": "https://example.com/q"})
     with pytest.raises(ValueError, match="no notification queue"):
         MTurkPlatform(None, MTurkConfig()).listen(None)  # type: ignore[arg-type]
+
+
+def test_a_queue_that_refuses_the_set_up_does_not_undo_the_hit(rig: Rig) -> None:
+    request = rig.post()
+    rig.mturk.add_client_error("update_notification_settings", service_error_code="RequestError",
+                               service_message="cannot send to the queue", http_status_code=400)
+    assert rig.platform.create_hit(request) == MTURK_HIT
+    assert rig.platform.platform_hit_id("H1") == MTURK_HIT  # recorded: its submissions count
+    # the next HIT of the type tries again
+    rig.post(second := replace(request, hit_id="H2"))
+    rig.mturk.add_response("update_notification_settings", {},
+                           {"HITTypeId": HIT_TYPE, "Notification": notification(QUEUE),
+                            "Active": True})
+    rig.platform.create_hit(second)
+    assert rig.platform.calls["update_notification_settings"] == 2

@@ -438,3 +438,22 @@ def test_a_grant_associates_the_qualification_silently(stubbed: Any) -> None:
                              "Worker W404 does not exist")
     with pytest.raises(PlatformRefused, match="W404"):
         platform.grant_qualification("W404", QUALIFICATION, NOW)
+
+
+def test_a_round_that_fails_part_way_hands_out_nothing_and_the_retry_finds_it(
+        stubbed: Any) -> None:
+    platform, stubber, _ = stubbed
+    other = "3BBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+    platform.remember(request(), MTURK_HIT)
+    platform.remember(request(hit_id="H2"), other)
+    listing = {"HITId": MTURK_HIT, "MaxResults": 100}
+    stubber.add_response("list_assignments_for_hit", {"Assignments": [assignment(1)]}, listing)
+    for _ in range(platform.config.attempts):  # the second HIT's listing never answers
+        stubber.add_client_error("list_assignments_for_hit", service_error_code="ServiceFault",
+                                 service_message="internal", http_status_code=500)
+    with pytest.raises(PlatformUnavailable):
+        platform.advance(NOW)
+    stubber.add_response("list_assignments_for_hit", {"Assignments": [assignment(1)]}, listing)
+    stubber.add_response("list_assignments_for_hit", {"Assignments": []},
+                         {"HITId": other, "MaxResults": 100})
+    assert [s.assignment_id for s in platform.advance(NOW)] == [f"A{1:029d}"]
