@@ -34,7 +34,7 @@ from typing import Any
 
 from benchmarks.crowd_kit_reference import DEFAULT_DATA, REFERENCE, load
 from research.consensus.evaluate import read_answers, read_truth
-from research.consensus.online import map_label
+from research.consensus.online import top_label
 from research.consensus.protocol import SetScores, accuracy, choose, leave_one_out, measure_set
 from research.consensus.subtypes import subtype_posteriors
 
@@ -176,13 +176,8 @@ def posterior_accuracy(posteriors: Mapping[str, Mapping[str, float]],
     ...                    {"t1": "b", "t2": "a", "t3": "a"})
     0.5
     """
-    decided = {item: _map(posterior) for item, posterior in posteriors.items()}
+    decided = {item: top_label(posterior) for item, posterior in posteriors.items()}
     return accuracy(decided, truth)
-
-
-def _map(posterior: Mapping[str, float]) -> str | None:
-    decision = map_label(posterior)
-    return decision[0] if decision else None
 
 
 def _number(value: float | None) -> str:

@@ -37,6 +37,12 @@ def map_label(posterior: Mapping[str, float]) -> tuple[str, float] | None:
     return label, posterior[label]
 
 
+def top_label(posterior: Mapping[str, float]) -> str | None:
+    """The most probable label alone (:func:`map_label`); ``None`` for an empty posterior."""
+    decision = map_label(posterior)
+    return decision[0] if decision else None
+
+
 def label_type(label: str, *, open_labels: bool) -> str:
     """The key a label's prior is kept under: the label itself, or its type in the open regime.
 
@@ -134,6 +140,10 @@ class OnlineDawidSkene:
         """The MAP label and its probability, ``None`` if the item has no answers."""
         return map_label(self._posteriors.get(item, {}))
 
+    def label(self, item: str) -> str | None:
+        """The MAP label alone, ``None`` if the item has no answers."""
+        return top_label(self._posteriors.get(item, {}))
+
     def items(self) -> list[str]:
         """Items with at least one answer, in order of first answer."""
         return [item for item, answers in self._answers.items() if answers]
@@ -150,10 +160,10 @@ class OnlineDawidSkene:
         """
         changed = []
         for item in self.items():
-            before = _label(self.decision(item))
+            before = self.label(item)
             self._retract(item)
             self._infer(item)
-            if _label(self.decision(item)) != before:
+            if self.label(item) != before:
                 changed.append(item)
         return changed
 
@@ -163,11 +173,11 @@ class OnlineDawidSkene:
         Stops early once a sweep changes no decision. Returns the items whose decision differs
         from the one before the first sweep.
         """
-        before = {item: _label(self.decision(item)) for item in self.items()}
+        before = {item: self.label(item) for item in self.items()}
         for _ in range(self.config.sweeps if sweeps is None else sweeps):
             if not self.redecide():
                 break
-        return [item for item, old in before.items() if _label(self.decision(item)) != old]
+        return [item for item, old in before.items() if self.label(item) != old]
 
     def full_advantage(self) -> float:
         """Nats per answer by which the full reading predicted the stream better than one-coin.
@@ -202,7 +212,7 @@ class OnlineDawidSkene:
         over the stream, while the decisions taken at the time knew only the past. Returns
         the items whose decision changed.
         """
-        before = {item: _label(self.decision(item)) for item in self.items()}
+        before = {item: self.label(item) for item in self.items()}
         start = {item: dict(posterior) for item, posterior in self._posteriors.items()}
         if self.config.empirical_bayes and self._workers:
             right, wrong = fitted_accuracy_prior(self._workers.values())
@@ -220,7 +230,7 @@ class OnlineDawidSkene:
             local = local_posteriors(arrivals, start, list(self._classes), self.config, memory)
             self._rebuild({item: _geometric_mean(posterior, local[item])
                            for item, posterior in self._posteriors.items()})
-        return [item for item, old in before.items() if _label(self.decision(item)) != old]
+        return [item for item, old in before.items() if self.label(item) != old]
 
     def _converge(self, *, full: bool) -> None:
         """``config.iterations`` batch EM iterations, every worker read full or one-coin."""
@@ -377,7 +387,3 @@ def _geometric_mean(first: Mapping[str, float], second: Mapping[str, float]) -> 
     return normalised({label: 0.5 * (math.log(max(first[label], _FLOOR))
                                      + math.log(max(second[label], _FLOOR)))
                        for label in first})
-
-
-def _label(decision: tuple[str, float] | None) -> str | None:
-    return decision[0] if decision else None

@@ -103,7 +103,7 @@ def _measure_pass(answers: Sequence[tuple[str, str, str]], truth: Mapping[str, s
     at_the_time: dict[str, str | None] = {}
     for item, worker, label in answers:
         model.observe(item, worker, label)
-        at_the_time[item] = _label(model, item)
+        at_the_time[item] = model.label(item)
     gold = [item for item in truth if item in at_the_time]
     advantage = model.full_advantage()
     settled: dict[tuple[object, ...], float] = {}
@@ -116,7 +116,7 @@ def _measure_pass(answers: Sequence[tuple[str, str, str]], truth: Mapping[str, s
             copied = copy.deepcopy(model)
             copied.config = config
             copied.settle()
-            settled[key] = accuracy({item: _label(copied, item) for item in gold}, truth)
+            settled[key] = accuracy({item: copied.label(item) for item in gold}, truth)
         final[point] = settled[key]
     return accuracy(at_the_time, truth), final, advantage
 
@@ -150,10 +150,6 @@ def leave_one_out(scores: Sequence[SetScores],
     return {s.name: choose([other for other in known if other.name != s.name], best_batch)
             for s in scores}
 
-
-def _label(model: OnlineDawidSkene, item: str) -> str | None:
-    decision = model.decision(item)
-    return decision[0] if decision else None
 
 
 def accuracy(decided: Mapping[str, str | None], truth: Mapping[str, str]) -> float:

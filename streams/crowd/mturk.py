@@ -43,6 +43,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import boto3  # type: ignore[import-untyped]  # typed by mypy_boto3_mturk where it matters
@@ -354,7 +355,8 @@ class MTurkPlatform:
         ``sqs`` (:func:`streams.crowd.notifications.sqs_client`), with this adapter's retries."""
         if not self.config.notify_queue_url:
             raise ValueError("no notification queue configured (CROWDLOG_MTURK_NOTIFY_QUEUE)")
-        self.notifications = NotificationQueue(sqs, self.config.notify_queue_url, self.call_on)
+        self.notifications = NotificationQueue(self.config.notify_queue_url,
+                                               partial(self.call_on, sqs))
 
     def platform_hit_id(self, hit_id: str) -> str | None:
         posted = self._hits.get(hit_id)

@@ -112,17 +112,15 @@ def sqs_client(queue_url: str) -> Any:
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=10, read_timeout=30))
 
 
-Call = Callable[..., Any]
-"""How the queue makes a call: ``call(client, operation, **request)`` (the adapter's retries)."""
-
-
 @dataclass
 class NotificationQueue:
-    """The queue Mechanical Turk notifies: receive what it announced, delete what was handed on."""
+    """The queue Mechanical Turk notifies: receive what it announced, delete what was handed on.
 
-    client: Any
+    ``call(operation, **request)`` makes one SQS call, with the adapter's retries.
+    """
+
     queue_url: str
-    call: Call
+    call: Callable[..., Any]
 
     def receive(self) -> tuple[list[Notified], list[str]]:
         """The submissions announced by the messages waiting now, and the messages' receipts.
@@ -134,7 +132,7 @@ class NotificationQueue:
         notified: list[Notified] = []
         receipts: list[str] = []
         for _ in range(_ROUNDS):
-            response = self.call(self.client, "receive_message", QueueUrl=self.queue_url,
+            response = self.call("receive_message", QueueUrl=self.queue_url,
                                  MaxNumberOfMessages=_BATCH, WaitTimeSeconds=0)
             messages = response.get("Messages", [])
             for message in messages:
@@ -154,7 +152,7 @@ class NotificationQueue:
         for start in range(0, len(receipts), _BATCH):
             entries = [{"Id": str(index), "ReceiptHandle": receipt}
                        for index, receipt in enumerate(receipts[start:start + _BATCH])]
-            response = self.call(self.client, "delete_message_batch", QueueUrl=self.queue_url,
+            response = self.call("delete_message_batch", QueueUrl=self.queue_url,
                                  Entries=entries)
             for failed in response.get("Failed", []):
                 log.warning("notification not deleted; it will be read again",
